@@ -1,0 +1,314 @@
+"""The ``clusterkg`` command line. Thin: parse, call one function of the graph layer, print.
+
+Errors a user can cause are one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from graph import __version__
+from graph.config import Settings
+from graph.importer import Importer, ImportRejected
+from graph.mapping.rdf_file import RDFFormatError
+from graph.mapping.survey_csv import CSVFormatError
+from graph.queries import ParameterError, QueryFileError, load_queries
+from graph.results import (AskResult, GraphResult, SelectResult, to_csv, to_sparql_json,
+                           to_sparql_xml, to_table, to_tsv)
+from graph.sparql_text import query_form
+from graph.store import Store, StoreError, open_store
+
+EXIT_ERROR = 1
+EXIT_INVALID = 2
+
+GRAPH_FORMATS = {"turtle": "turtle", "ttl": "turtle", "nt": "nt", "ntriples": "nt",
+                 "jsonld": "json-ld", "json-ld": "json-ld", "xml": "xml", "rdfxml": "xml"}
+
+
+class CLIError(click.ClickException):
+    """A one-line error for the user."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"clusterkg: error: {self.format_message()}", err=True)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+@contextmanager
+def _store(ctx: click.Context, *, read_only: bool = False) -> Iterator[Store]:
+    try:
+        store = open_store(_settings(ctx), read_only=read_only)
+    except StoreError as exc:
+        raise CLIError(str(exc)) from exc
+    try:
+        yield store
+    except StoreError as exc:
+        raise CLIError(str(exc)) from exc
+    finally:
+        store.close()
+
+
+def _store_options(func: Callable) -> Callable:
+    options = [
+        click.option("--store", "store_path", type=click.Path(path_type=Path), default=None,
+                     help="Directory of the embedded store [env CLUSTERKG_STORE; default var/store]."),
+        click.option("--endpoint", default=None, help="SPARQL query endpoint of a remote engine [CLUSTERKG_ENDPOINT]."),
+        click.option("--update-endpoint", default=None, help="SPARQL update endpoint [CLUSTERKG_UPDATE_ENDPOINT]."),
+        click.option("--graph-store", default=None, help="Graph Store Protocol endpoint [CLUSTERKG_GRAPH_STORE]."),
+        click.option("--auth", default=None, help="USER:PASSWORD for the remote engine [CLUSTERKG_AUTH]."),
+        click.option("--base-iri", default=None, help="Base IRI of the data [CLUSTERKG_BASE_IRI]."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="clusterkg")
+@_store_options
+@click.pass_context
+def main(ctx: click.Context, store_path: Path | None, endpoint: str | None, update_endpoint: str | None,
+         graph_store: str | None, auth: str | None, base_iri: str | None) -> None:
+    """clusterkg: cluster-manager surveys as a validated, queryable knowledge graph."""
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = Settings.from_env(
+        store_path=store_path, endpoint=endpoint, update_endpoint=update_endpoint,
+        graph_store=graph_store, auth=auth, base_iri=base_iri)
+
+
+def _subcommand(name: str | None = None, **kwargs: Any) -> Callable:
+    """A subcommand that also accepts the store options after its name."""
+    def decorate(func: Callable) -> Callable:
+        @main.command(name, **kwargs)
+        @_store_options
+        @click.pass_context
+        def wrapper(ctx: click.Context, store_path: Any, endpoint: Any, update_endpoint: Any,
+                    graph_store: Any, auth: Any, base_iri: Any, **params: Any) -> Any:
+            overrides = {"store_path": store_path, "endpoint": endpoint, "update_endpoint": update_endpoint,
+                         "graph_store": graph_store, "auth": auth, "base_iri": base_iri}
+            if any(v is not None for v in overrides.values()):
+                current = _settings(ctx)
+                merged = {k: v if v is not None else getattr(current, k) for k, v in overrides.items()}
+                ctx.obj["settings"] = Settings.from_env(**merged)
+            return ctx.invoke(func, ctx, **params)
+        wrapper.__doc__ = func.__doc__
+        wrapper.params.extend(getattr(func, "__click_params__", [])[::-1])
+        return wrapper
+    return decorate
+
+
+# -- init, import, validate -----------------------------------------------------------------------
+@_subcommand("init")
+def init_cmd(ctx: click.Context) -> None:
+    """Load the ontology, the vocabularies and the bundled D2.3 dataset; idempotent."""
+    with _store(ctx) as store:
+        try:
+            outcomes = Importer(store, _settings(ctx)).init_bundled()
+        except ImportRejected as exc:
+            click.echo(exc.report.text(), err=True)
+            raise CLIError("the bundled dataset does not conform to the shapes; nothing was written") from exc
+    changed = [o for o in outcomes if o.status != "unchanged"]
+    for o in outcomes:
+        click.echo(f"{o.status:9}  {o.import_id}")
+    click.echo(f"{len(changed)} graph(s) written, {len(outcomes) - len(changed)} unchanged.")
+
+
+def _report_and_exit(report_text: str, as_json: str | None = None) -> None:
+    click.echo(as_json if as_json is not None else report_text, nl=as_json is None)
+    sys.exit(EXIT_INVALID)
+
+
+@_subcommand("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "ttl", "jsonld", "nt", "nq", "trig", "xml"]),
+              default=None, help="The file's format (default: from its extension).")
+@click.option("--id", "import_id", default=None, help="The import's id (default: file name + digest).")
+@click.option("--report", type=click.Choice(["text", "json"]), default="text", help="Violation report format.")
+def import_cmd(ctx: click.Context, file: Path, fmt: str | None, import_id: str | None, report: str) -> None:
+    """Map, validate with SHACL, then commit FILE in one transaction; exit 2 on any violation."""
+    with _store(ctx) as store:
+        importer = Importer(store, _settings(ctx))
+        try:
+            outcome = importer.import_file(file, fmt, import_id)
+        except ImportRejected as exc:
+            _report_and_exit(
+                f"{file.name}: not imported, nothing was written.\n" + exc.report.text(),
+                json.dumps([v.as_dict() for v in exc.report.violations], indent=2) if report == "json" else None)
+            return
+        except (CSVFormatError, RDFFormatError) as exc:
+            raise CLIError(f"{file.name}: {exc}") from exc
+    if outcome.status == "unchanged":
+        click.echo(f"{file.name}: already imported as {outcome.import_id}; nothing to do.")
+    else:
+        click.echo(f"{file.name}: imported as {outcome.import_id} ({outcome.triples} triples in <{outcome.graph}>).")
+
+
+@_subcommand("validate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "ttl", "jsonld", "nt", "nq", "trig", "xml"]),
+              default=None, help="The file's format (default: from its extension).")
+@click.option("--report", type=click.Choice(["text", "json"]), default="text", help="Report format.")
+def validate_cmd(ctx: click.Context, file: Path, fmt: str | None, report: str) -> None:
+    """Validate FILE as `import` would, and never write; exit 2 on any violation."""
+    with _store(ctx) as store:
+        importer = Importer(store, _settings(ctx))
+        try:
+            prepared = importer.prepare_file(file, fmt)
+        except (CSVFormatError, RDFFormatError) as exc:
+            raise CLIError(f"{file.name}: {exc}") from exc
+        result = importer.validate(prepared)
+    if report == "json":
+        click.echo(json.dumps({"conforms": result.conforms,
+                               "violations": [v.as_dict() for v in result.violations]}, indent=2))
+    else:
+        click.echo(result.text(), nl=False)
+    if not result.conforms:
+        sys.exit(EXIT_INVALID)
+
+
+@_subcommand("imports")
+def imports_cmd(ctx: click.Context) -> None:
+    """List the imports: id, when, triples, file and its SHA-256."""
+    with _store(ctx) as store:
+        infos = Importer(store, _settings(ctx)).list_imports()
+    if not infos:
+        click.echo("No imports (run `clusterkg init` to load the bundled dataset).")
+    for i in infos:
+        click.echo(f"{i.import_id}\t{i.when}\t{i.triples} triples\t{i.file_name}\tsha256:{i.sha256}")
+
+
+@_subcommand("drop-import")
+@click.argument("import_id")
+def drop_import_cmd(ctx: click.Context, import_id: str) -> None:
+    """Remove one import (its named graph) from the store."""
+    with _store(ctx) as store:
+        try:
+            Importer(store, _settings(ctx)).drop_import(import_id)
+        except KeyError as exc:
+            raise CLIError(str(exc.args[0])) from exc
+    click.echo(f"dropped {import_id}")
+
+
+# -- queries ---------------------------------------------------------------------------------------
+def _load_queries() -> dict:
+    try:
+        return load_queries()
+    except QueryFileError as exc:
+        raise CLIError(f"broken saved query: {exc}") from exc
+
+
+@_subcommand("queries")
+def queries_cmd(ctx: click.Context) -> None:
+    """The saved queries, one a line, with their parameters."""
+    for query in _load_queries().values():
+        params = " ".join(
+            f"{'' if p.required else '['}{p.name}={p.type}{'...' if p.repeatable else ''}{'' if p.required else ']'}"
+            for p in query.params)
+        click.echo(f"{query.name}\t{params}\t{query.summary}")
+
+
+def _emit(result: Any, fmt: str) -> None:
+    if isinstance(result, GraphResult):
+        if fmt in ("json", "csv", "table"):
+            fmt = "turtle"
+        if fmt not in GRAPH_FORMATS:
+            raise CLIError(f"a graph result cannot be written as {fmt}; use turtle, nt or jsonld")
+        from graph.namespaces import PREFIXES
+
+        for prefix, ns in PREFIXES.items():
+            result.graph.bind(prefix, ns)
+        click.echo(result.graph.serialize(format=GRAPH_FORMATS[fmt]), nl=False)
+        return
+    if isinstance(result, AskResult):
+        if fmt in ("json",):
+            click.echo(to_sparql_json(result))
+        elif fmt == "xml":
+            click.echo(to_sparql_xml(result), nl=False)
+        else:
+            click.echo("true" if result.value else "false")
+        return
+    assert isinstance(result, SelectResult)
+    writers = {"json": to_sparql_json, "csv": to_csv, "tsv": to_tsv, "xml": to_sparql_xml, "table": to_table}
+    if fmt not in writers:
+        raise CLIError(f"SELECT results cannot be written as {fmt}; use json, csv, tsv, xml or table")
+    text = writers[fmt](result)
+    click.echo(text, nl=not text.endswith("\n"))
+
+
+@_subcommand("query")
+@click.argument("name")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="A parameter value; repeat the option for several values of one parameter.")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "tsv", "xml", "table", "turtle", "nt", "jsonld"]),
+              default="table", help="Output format (json: SPARQL 1.1 Query Results JSON).")
+def query_cmd(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) -> None:
+    """Run the saved query NAME."""
+    queries = _load_queries()
+    if name not in queries:
+        raise CLIError(f"no saved query {name!r}; `clusterkg queries` lists them")
+    values: dict[str, list[str]] = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CLIError(f"--param {item!r} is not KEY=VALUE")
+        values.setdefault(key.strip(), []).append(value)
+    with _store(ctx) as store:
+        try:
+            result = queries[name].run(store, values)
+        except ParameterError as exc:
+            raise CLIError(str(exc)) from exc
+    _emit(result, fmt)
+
+
+@_subcommand("sparql")
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "tsv", "xml", "table", "turtle", "nt", "jsonld"]),
+              default="table", help="Output format.")
+def sparql_cmd(ctx: click.Context, query: str, fmt: str) -> None:
+    """Run an ad-hoc read-only SPARQL QUERY (or - to read it from standard input)."""
+    text = sys.stdin.read() if query == "-" else query
+    if query_form(text) is None:
+        raise CLIError("only queries (SELECT, CONSTRUCT, ASK, DESCRIBE) are allowed here; updates are refused")
+    with _store(ctx) as store:
+        result = store.query(text)
+    _emit(result, fmt)
+
+
+@_subcommand("export")
+@click.option("--format", "fmt", type=click.Choice(["ttl", "nq", "trig", "jsonld"]), default="nq",
+              help="ttl: every triple in one graph; nq, trig, jsonld: with their named graphs.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+def export_cmd(ctx: click.Context, fmt: str, output: Path | None) -> None:
+    """Export the whole graph."""
+    from graph.exporting import export_dataset
+
+    with _store(ctx) as store:
+        data = export_dataset(store, fmt)
+    if output:
+        output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@_subcommand("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve_cmd(ctx: click.Context, host: str, port: int) -> None:
+    """Run the web service (not available yet: the web front-end is a later issue)."""
+    raise CLIError("the web service is not built yet; use the CLI commands meanwhile")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

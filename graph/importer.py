@@ -1,0 +1,256 @@
+"""Map -> validate -> commit: the one path every import takes, the bundled D2.3 data included.
+
+An import writes exactly one named graph, ``<base>graph/import/<id>``, in one transaction,
+together with its PROV record (when, which file and its SHA-256, which tool version). A file
+whose digest is already imported is not written again. Any violation stops the import before
+the store is touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import XSD
+
+from graph import __version__
+from graph.config import PROJECT_ROOT, Settings
+from graph.mapping.d23 import D23Records, map_d23, source_digest
+from graph.mapping.rdf_file import format_for, parse_rdf
+from graph.mapping.survey_csv import map_survey_csv
+from graph.namespaces import CKG, DCTERMS, PROV, RDF, RDFS, SKOS, DataIRIs, slugify
+from graph.results import SelectResult
+from graph.store import Store
+from graph.validate import Location, ValidationReport, Violation, validate_graph
+from graph.vocab import normalise_label, system_graph_iri, system_graphs
+
+D23_IMPORT_ID = "bioman4r2-d2.3"
+SYSTEM_DIGEST_PROP = CKG.sha256
+
+
+class ImportRejected(Exception):
+    """The import did not conform; ``report`` says why. Nothing was written."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        super().__init__(report.text())
+        self.report = report
+
+
+@dataclass
+class Prepared:
+    """A source mapped to RDF, not yet validated or written."""
+
+    graph: Graph
+    file_name: str
+    sha256: str
+    kind: str  # "csv", "rdf" or "d23"
+    origins: dict = field(default_factory=dict)
+    responses: list[URIRef] = field(default_factory=list)
+
+
+@dataclass
+class ImportOutcome:
+    import_id: str
+    graph: str
+    status: str  # "imported", "unchanged"
+    triples: int
+
+
+@dataclass
+class ImportInfo:
+    import_id: str
+    graph: str
+    file_name: str
+    sha256: str
+    when: str
+    triples: int
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Importer:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.iris = DataIRIs(settings.base_iri)
+
+    # -- preparing -------------------------------------------------------------------------------
+    def prepare_file(self, path: Path, fmt: str | None = None) -> Prepared:
+        data = path.read_bytes()
+        kind = (fmt or path.suffix.lstrip(".")).lower()
+        if kind == "csv":
+            mapped = map_survey_csv(data, self.iris, known_clusters=self._known_clusters())
+            return Prepared(mapped.graph, path.name, sha256_of(data), "csv", mapped.origins,
+                            mapped.responses)
+        graph = parse_rdf(data, format_for(path.name, fmt))
+        responses = [r for r in graph.subjects(RDF.type, CKG.SurveyResponse) if isinstance(r, URIRef)]
+        return Prepared(graph, path.name, sha256_of(data), "rdf", responses=responses)
+
+    def prepare_d23(self) -> Prepared:
+        graph = map_d23(D23Records.load(), self.iris)
+        responses = [r for r in graph.subjects(RDF.type, CKG.SurveyResponse) if isinstance(r, URIRef)]
+        return Prepared(graph, "graph/data/d23", source_digest(), "d23", responses=responses)
+
+    def _known_clusters(self) -> dict[str, URIRef]:
+        result = self.store.query(
+            "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+            "PREFIX ckg: <https://w3id.org/clusterkg/ontology#> "
+            "SELECT ?c ?l WHERE { ?c a ckg:Cluster . { ?c skos:prefLabel ?l } UNION { ?c skos:altLabel ?l } "
+            "UNION { ?c <http://www.w3.org/2000/01/rdf-schema#label> ?l } }")
+        assert isinstance(result, SelectResult)
+        return {normalise_label(str(r["l"])): r["c"] for r in result.rows}  # type: ignore[misc]
+
+    # -- validating --------------------------------------------------------------------------------
+    def _context(self, graph: Graph) -> Graph:
+        """What the shapes need from the store: the types, titles and names of resources the
+        import refers to but does not describe (an existing survey, cluster or document)."""
+        referenced = {o for p in (CKG.survey, CKG.respondingCluster, CKG.attributionCandidate,
+                                  CKG.reportedIn)
+                      for o in graph.objects(None, p) if isinstance(o, URIRef)}
+        described = {s for s in graph.subjects(RDF.type, None)}
+        wanted = sorted(referenced - described)
+        context = Graph()
+        if not wanted:
+            return context
+        values = " ".join(f"<{iri}>" for iri in wanted)  # minted or parsed IRIs, never user text
+        result = self.store.query(
+            "SELECT ?s ?p ?o WHERE { VALUES ?s { " + values + " } "
+            "VALUES ?p { <" + str(RDF.type) + "> <" + str(DCTERMS.title) + "> <" + str(SKOS.prefLabel) + "> } "
+            "?s ?p ?o }")
+        assert isinstance(result, SelectResult)
+        for row in result.rows:
+            context.add((row["s"], row["p"], row["o"]))
+        return context
+
+    def validate(self, prepared: Prepared, import_id: str | None = None) -> ValidationReport:
+        data = Graph()
+        data += prepared.graph
+        data += self._context(prepared.graph)
+        report = validate_graph(data, prepared.origins)
+        report.violations.extend(self._conflicts(prepared, import_id or self.import_id_for(prepared)))
+        return report
+
+    def _conflicts(self, prepared: Prepared, import_id: str) -> list[Violation]:
+        """Responses of this import that another import already holds."""
+        if not prepared.responses:
+            return []
+        values = " ".join(f"<{r}>" for r in prepared.responses)
+        result = self.store.query(
+            "SELECT ?r ?g WHERE { VALUES ?r { " + values + " } GRAPH ?g { ?r a <"
+            + str(CKG.SurveyResponse) + "> } }")
+        assert isinstance(result, SelectResult)
+        own = str(self.iris.import_graph(import_id))
+        out = []
+        for row in result.rows:
+            if str(row["g"]) == own:
+                continue
+            other = self.iris.import_id_of(str(row["g"]))
+            out.append(Violation(
+                focus=str(row["r"]), path=None, value=None,
+                message=f"this response is already in import {other!r}; drop that import first "
+                        f"(clusterkg drop-import {other}) or give the response another response_id",
+                rule="one import per response", severity="Violation",
+                location=prepared.origins.get((row["r"], None), Location())))
+        return out
+
+    # -- committing --------------------------------------------------------------------------------
+    def import_id_for(self, prepared: Prepared) -> str:
+        if prepared.kind == "d23":
+            return D23_IMPORT_ID
+        stem = slugify(prepared.file_name.rsplit(".", 1)[0])[:40] or "import"
+        return f"{stem}-{prepared.sha256[:10]}"
+
+    def import_prepared(self, prepared: Prepared, import_id: str | None = None) -> ImportOutcome:
+        import_id = import_id or self.import_id_for(prepared)
+        graph_iri = self.iris.import_graph(import_id)
+        existing = self._import_digest(graph_iri)
+        if existing == prepared.sha256:
+            return ImportOutcome(import_id, str(graph_iri), "unchanged", len(self.store.get_graph(str(graph_iri))))
+        report = self.validate(prepared, import_id)
+        if not report.conforms:
+            raise ImportRejected(report)
+        final = Graph()
+        final += prepared.graph
+        self._add_provenance(final, prepared, import_id, graph_iri)
+        self.store.replace_graphs({str(graph_iri): final})
+        return ImportOutcome(import_id, str(graph_iri), "imported", len(final))
+
+    def import_file(self, path: Path, fmt: str | None = None, import_id: str | None = None) -> ImportOutcome:
+        return self.import_prepared(self.prepare_file(path, fmt), import_id)
+
+    def _add_provenance(self, g: Graph, prepared: Prepared, import_id: str, graph_iri: URIRef) -> None:
+        activity = self.iris.import_activity(import_id)
+        source = self.iris.source_file(prepared.sha256)
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        g.add((activity, RDF.type, CKG.Import))
+        g.add((activity, RDFS.label, Literal(f"Import {import_id} of {prepared.file_name}", lang="en")))
+        g.add((activity, CKG.importId, Literal(import_id)))
+        g.add((activity, CKG.importedGraph, graph_iri))
+        g.add((activity, PROV.used, source))
+        g.add((activity, PROV.endedAtTime, Literal(now.isoformat(), datatype=XSD.dateTime)))
+        g.add((activity, CKG.toolVersion, Literal(f"clusterkg {__version__}")))
+        g.add((source, RDF.type, CKG.SourceFile))
+        g.add((source, CKG.fileName, Literal(prepared.file_name)))
+        g.add((source, CKG.sha256, Literal(prepared.sha256)))
+        for response in prepared.responses:
+            g.add((response, PROV.wasGeneratedBy, activity))
+        g.add((activity, CKG.tripleCount, Literal(len(g) + 1, datatype=XSD.nonNegativeInteger)))
+
+    def _import_digest(self, graph_iri: URIRef) -> str | None:
+        result = self.store.query(
+            "SELECT ?g ?sha WHERE { GRAPH ?g { ?a <" + str(CKG.importedGraph) + "> ?g ; <"
+            + str(PROV.used) + "> ?f . ?f <" + str(CKG.sha256) + "> ?sha } }",
+            {"g": graph_iri})
+        assert isinstance(result, SelectResult)
+        values = result.values("sha")
+        return str(values[0]) if values else None
+
+    # -- listing and dropping ------------------------------------------------------------------------
+    def list_imports(self) -> list[ImportInfo]:
+        result = self.store.query(
+            "PREFIX ckg: <https://w3id.org/clusterkg/ontology#> PREFIX prov: <http://www.w3.org/ns/prov#> "
+            "SELECT ?id ?g ?name ?sha ?when ?n WHERE { GRAPH ?g { ?a a ckg:Import ; ckg:importId ?id ; "
+            "ckg:importedGraph ?g ; prov:used ?f ; prov:endedAtTime ?when ; ckg:tripleCount ?n . "
+            "?f ckg:fileName ?name ; ckg:sha256 ?sha } } ORDER BY ?when ?id")
+        assert isinstance(result, SelectResult)
+        return [ImportInfo(str(r["id"]), str(r["g"]), str(r["name"]), str(r["sha"]), str(r["when"]),
+                           int(r["n"])) for r in result.rows]  # type: ignore[arg-type]
+
+    def drop_import(self, import_id: str) -> None:
+        graph_iri = str(self.iris.import_graph(import_id))
+        if graph_iri not in self.store.named_graphs():
+            known = ", ".join(i.import_id for i in self.list_imports()) or "none"
+            raise KeyError(f"no import {import_id!r} (imports: {known})")
+        self.store.replace_graphs({graph_iri: None})
+
+    # -- the bundled data ------------------------------------------------------------------------------
+    def init_bundled(self) -> list[ImportOutcome]:
+        """Load the ontology, the vocabularies and D2.3; unchanged parts are left alone."""
+        outcomes = []
+        changed: dict[str, Graph | None] = {}
+        for sg in system_graphs():
+            iri = system_graph_iri(self.iris, sg)
+            digest = sg.digest()
+            if self._system_digest(iri) == digest:
+                outcomes.append(ImportOutcome(sg.name, str(iri), "unchanged", 0))
+                continue
+            graph = sg.graph()
+            graph.add((iri, SYSTEM_DIGEST_PROP, Literal(digest)))
+            graph.add((iri, DCTERMS.source, Literal(sg.path.relative_to(PROJECT_ROOT).as_posix())))
+            changed[str(iri)] = graph
+            outcomes.append(ImportOutcome(sg.name, str(iri), "imported", len(graph)))
+        if changed:
+            self.store.replace_graphs(changed)
+        outcomes.append(self.import_prepared(self.prepare_d23()))
+        return outcomes
+
+    def _system_digest(self, iri: URIRef) -> str | None:
+        result = self.store.query(
+            "SELECT ?g ?d WHERE { GRAPH ?g { ?g <" + str(SYSTEM_DIGEST_PROP) + "> ?d } }", {"g": iri})
+        assert isinstance(result, SelectResult)
+        values = result.values("d")
+        return str(values[0]) if values else None

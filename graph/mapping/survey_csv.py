@@ -1,0 +1,211 @@
+"""Survey answers as a survey tool exports them: a CSV with one row per response.
+
+The columns are documented in ``graph/templates/README.md``. A multiple-choice cell lists its
+options separated by ``;`` (an option's label as printed, its slug, or its IRI; any case).
+The mapping never rejects a value itself: a value it cannot resolve is written as a literal so
+that the SHACL gate reports it with the rule it breaks. It records, for every node and property
+it writes, the CSV row and column it came from, so that the report can name them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import XSD
+
+from graph.namespaces import CKG, DCTERMS, RDF, RDFS, SKOS, VOCAB, DataIRIs, slugify
+from graph.validate import Location
+from graph.vocab import normalise_label, question_iri, resolve_option
+
+# column -> question number, for the multiple-choice questions
+CHOICE_COLUMNS: dict[str, int] = {
+    "management_skills": 7,
+    "resilience_challenges": 8,
+    "green_challenges": 9,
+    "digital_challenges": 10,
+    "strategic_priorities": 11,
+}
+COLUMNS: list[str] = [
+    "response_id", "survey_id", "cluster_name", "respondent_position", "member_count",
+    "geographic_coverage", "cluster_focus", "kpis",
+    *[c for col in CHOICE_COLUMNS for c in (col, f"{col}_other")],
+    "additional_comments",
+]
+REQUIRED_COLUMNS = {"cluster_name"}
+DEFAULT_SURVEY = "bioman4r2-2023"
+
+
+class CSVFormatError(ValueError):
+    """The file is not a readable survey CSV (encoding, header). Names the line when it can."""
+
+
+@dataclass
+class MappedCSV:
+    graph: Graph
+    origins: dict[tuple, Location] = field(default_factory=dict)
+    responses: list[URIRef] = field(default_factory=list)
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig",):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise CSVFormatError(
+                f"line {line}: the file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+                f"{exc.start}); save it as UTF-8 and import it again") from exc
+    raise AssertionError("unreachable")
+
+
+def _split(cell: str) -> list[str]:
+    return [part.strip() for part in cell.split(";") if part.strip()]
+
+
+def map_survey_csv(data: bytes, iris: DataIRIs, *, known_clusters: dict[str, URIRef] | None = None,
+                   default_survey: str = DEFAULT_SURVEY) -> MappedCSV:
+    """Map a survey CSV to RDF. ``known_clusters`` maps normalised names to existing cluster IRIs."""
+    text = _decode(data)
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise CSVFormatError(f"line 1: cannot read the CSV header: {exc}") from exc
+    header = [h.strip() for h in header]
+    reader.fieldnames = header
+    missing = REQUIRED_COLUMNS - set(header)
+    if missing:
+        raise CSVFormatError(f"line 1: missing column(s) {', '.join(sorted(missing))}; "
+                             f"the expected columns are: {', '.join(COLUMNS)}")
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise CSVFormatError(f"line 1: unknown column(s) {', '.join(unknown)}; "
+                             f"the expected columns are: {', '.join(COLUMNS)}")
+    known_clusters = known_clusters or {}
+    out = MappedCSV(Graph())
+    g = out.graph
+    seen_responses: dict[URIRef, int] = {}
+    try:
+        for index, raw in enumerate(reader):
+            row_number = index + 2  # the header is row 1
+            if None in raw:
+                raise CSVFormatError(f"row {row_number}: more cells than columns")
+            row = {k: (v or "").strip() for k, v in raw.items()}
+            _map_row(row, row_number, g, out, iris, known_clusters, default_survey, seen_responses)
+    except csv.Error as exc:
+        raise CSVFormatError(f"row {reader.line_num}: {exc}") from exc
+    return out
+
+
+def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIRIs,
+             known_clusters: dict[str, URIRef], default_survey: str,
+             seen: dict[URIRef, int]) -> None:
+    def at(node, prop, column: str) -> None:
+        out.origins[(node, prop)] = Location(n, column)
+
+    survey_id = slugify(row.get("survey_id") or default_survey) or default_survey
+    survey = iris.survey(survey_id)
+    name = row.get("cluster_name", "")
+    response_slug = slugify(row.get("response_id", "")) or slugify(name) or f"row-{n}"
+    response = iris.response(survey_id, response_slug)
+    if response in seen:
+        # two rows for one response: a distinct node keeps both rows reportable
+        response = iris.response(survey_id, f"{response_slug}-row-{n}")
+    seen[response] = n
+    out.responses.append(response)
+    out.origins[(response, None)] = Location(n, None)
+    g.add((response, RDF.type, CKG.SurveyResponse))
+    g.add((response, RDFS.label, Literal(f"Response of {name or '(no cluster name)'} (CSV row {n})", lang="en")))
+    g.add((response, CKG.survey, survey))
+    at(response, CKG.survey, "survey_id")
+    if survey_id != default_survey:
+        # a survey the store may not know yet: described here, titled by its id
+        g.add((survey, RDF.type, CKG.Survey))
+        g.add((survey, DCTERMS.title, Literal(row.get("survey_id") or survey_id)))
+
+    # cluster (question 1)
+    known = known_clusters.get(normalise_label(name)) if name else None
+    if known is not None:
+        cluster = known  # an existing cluster: referenced, its names left as they are
+    else:
+        cluster = iris.cluster(slugify(name) or f"unnamed-{response_slug}")
+        g.add((cluster, RDF.type, CKG.Cluster))
+        if name:
+            g.add((cluster, SKOS.prefLabel, Literal(name, lang="en")))
+            g.add((cluster, RDFS.label, Literal(name, lang="en")))
+    out.origins[(cluster, None)] = Location(n, "cluster_name")
+    g.add((response, CKG.respondingCluster, cluster))
+    at(response, CKG.respondingCluster, "cluster_name")
+
+    # respondent (question 2)
+    if row.get("respondent_position"):
+        respondent = URIRef(f"{response}/respondent")
+        g.add((response, CKG.respondent, respondent))
+        g.add((respondent, RDF.type, CKG.Respondent))
+        position = resolve_option(VOCAB["respondent-positions"], row["respondent_position"])
+        g.add((respondent, CKG.position, position or Literal(row["respondent_position"])))
+        out.origins[(respondent, None)] = Location(n, "respondent_position")
+
+    # members (question 3): the integer as given, or the text if it is not one
+    if row.get("member_count"):
+        raw = row["member_count"].replace(" ", "").replace("\u00a0", "")
+        try:
+            value = Literal(int(raw), datatype=XSD.integer)
+        except ValueError:
+            value = Literal(row["member_count"])
+        g.add((response, CKG.memberCount, value))
+        at(response, CKG.memberCount, "member_count")
+
+    # coverage (question 4)
+    if row.get("geographic_coverage"):
+        coverage = resolve_option(VOCAB["geographic-coverage"], row["geographic_coverage"])
+        g.add((response, CKG.geographicCoverage, coverage or Literal(row["geographic_coverage"])))
+        at(response, CKG.geographicCoverage, "geographic_coverage")
+
+    if row.get("cluster_focus"):
+        g.add((response, CKG.focus, Literal(row["cluster_focus"])))
+        at(response, CKG.focus, "cluster_focus")
+    if row.get("additional_comments"):
+        g.add((response, CKG.additionalComments, Literal(row["additional_comments"])))
+        at(response, CKG.additionalComments, "additional_comments")
+
+    # KPIs (question 6): "Category: kpi; kpi; ..." or plain "kpi; kpi"
+    for k, item in enumerate(_split(row.get("kpis", "")), start=1):
+        kpi = URIRef(f"{response}/kpi/{k}")
+        g.add((response, CKG.reportsKPI, kpi))
+        g.add((kpi, RDF.type, CKG.KeyPerformanceIndicator))
+        heading, _, text = item.partition(":") if ":" in item else ("", "", item)
+        text = text.strip()
+        g.add((kpi, CKG.kpiText, Literal(text)))
+        g.add((kpi, RDFS.label, Literal(text, lang="en")))
+        if heading.strip():
+            g.add((kpi, CKG.categoryHeading, Literal(heading.strip())))
+            category = resolve_option(VOCAB["kpi-categories"], heading)
+            g.add((kpi, CKG.kpiCategory, category or VOCAB["kpi-categories/other"]))
+        out.origins[(kpi, None)] = Location(n, "kpis")
+
+    # closed questions 7-11
+    for column, number in CHOICE_COLUMNS.items():
+        question = question_iri(number)
+        scheme = VOCAB[{7: "management-skills", 8: "resilience-challenges", 9: "green-challenges",
+                        10: "digital-challenges", 11: "strategic-priorities"}[number]]
+        other_text = row.get(f"{column}_other", "")
+        chosen = _split(row.get(column, ""))
+        if other_text and not any(resolve_option(scheme, c) == VOCAB[f"{scheme.rsplit('/', 1)[-1]}/other"]
+                                  for c in chosen):
+            chosen.append("Other")
+        for choice in chosen:
+            option = resolve_option(scheme, choice)
+            slug = option.rsplit("/", 1)[-1] if option is not None else slugify(choice) or "option"
+            answer = URIRef(f"{response}/answer/q{number}/{slug}")
+            g.add((response, CKG.hasAnswer, answer))
+            g.add((answer, RDF.type, CKG.Answer))
+            g.add((answer, CKG.question, question))
+            g.add((answer, CKG.option, option if option is not None else Literal(choice)))
+            if option is not None and option.endswith("/other") and other_text:
+                g.add((answer, CKG.otherText, Literal(other_text)))
+            out.origins[(answer, None)] = Location(n, column)
+            out.origins[(answer, CKG.otherText)] = Location(n, f"{column}_other")

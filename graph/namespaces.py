@@ -1,0 +1,94 @@
+"""Namespaces of the ontology, the vocabularies and the data, and the IRIs minted in them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rdflib import Namespace, URIRef
+from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SKOS, XSD
+
+CKG = Namespace("https://w3id.org/clusterkg/ontology#")
+VOCAB = Namespace("https://w3id.org/clusterkg/vocab/")
+QUESTION = Namespace("https://w3id.org/clusterkg/vocab/question/")
+THEME = Namespace("https://w3id.org/clusterkg/vocab/theme/")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+
+PREFIXES: dict[str, str] = {
+    "ckg": str(CKG),
+    "ckgv": str(VOCAB),
+    "q": str(QUESTION),
+    "theme": str(THEME),
+    "skos": str(SKOS),
+    "org": str(ORG),
+    "prov": str(PROV),
+    "dcterms": str(DCTERMS),
+    "foaf": str(FOAF),
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "owl": str(OWL),
+    "xsd": str(XSD),
+    "sh": str(SH),
+}
+
+__all__ = ["CKG", "VOCAB", "QUESTION", "THEME", "SH", "PREFIXES", "DataIRIs", "slugify",
+           "DCTERMS", "FOAF", "ORG", "OWL", "PROV", "RDF", "RDFS", "SKOS", "XSD"]
+
+
+def slugify(text: str) -> str:
+    """A lowercase ASCII slug: accents dropped, runs of other characters become one hyphen."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+class DataIRIs:
+    """Mints the IRIs of data resources and named graphs under one configurable base IRI."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def _iri(self, *parts: str) -> URIRef:
+        return URIRef(self.base + "/".join(parts))
+
+    def cluster(self, slug: str) -> URIRef:
+        return self._iri("cluster", slug)
+
+    def organisation(self, slug: str) -> URIRef:
+        return self._iri("organisation", slug)
+
+    def project(self, slug: str) -> URIRef:
+        return self._iri("project", slug)
+
+    def survey(self, slug: str) -> URIRef:
+        return self._iri("survey", slug)
+
+    def response(self, survey: str, slug: str) -> URIRef:
+        return self._iri("response", survey, slug)
+
+    def document(self, slug: str) -> URIRef:
+        return self._iri("document", slug)
+
+    def section(self, document: str, number: int) -> URIRef:
+        return self._iri("document", document, "section", str(number))
+
+    def statement(self, document: str, slug: str) -> URIRef:
+        return self._iri("document", document, "statement", slug)
+
+    def import_activity(self, import_id: str) -> URIRef:
+        return self._iri("import", import_id)
+
+    def source_file(self, sha256: str) -> URIRef:
+        return self._iri("file", sha256)
+
+    # named graphs -------------------------------------------------------------------------
+    def graph(self, *parts: str) -> URIRef:
+        return self._iri("graph", *parts)
+
+    def import_graph(self, import_id: str) -> URIRef:
+        return self.graph("import", import_id)
+
+    def is_import_graph(self, iri: str) -> bool:
+        return iri.startswith(self.base + "graph/import/")
+
+    def import_id_of(self, graph_iri: str) -> str:
+        return graph_iri[len(self.base + "graph/import/"):]

@@ -1,0 +1,323 @@
+"""Saved queries: ``queries/*.rq`` files with grlc-style decorators, typed parameters, safe binding.
+
+A query's parameters are its variables named in grlc's convention (``?_name`` required,
+``?__name`` optional, an optional type suffix: ``?_concept_iri``, ``?__limit_integer``), described
+further by the ``params`` decorator (repeatable, allowed values, the class or scheme an IRI must
+belong to, bounds). Values are validated, turned into RDF terms, serialised by rdflib, and bound
+with a ``VALUES`` block — the author's own ``VALUES ?_x { }`` block if the query has one, else one
+placed at the start of the WHERE group. User text is never pasted into the query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from rdflib import Literal, URIRef
+from rdflib.namespace import XSD
+from rdflib.term import Node
+
+from graph.config import QUERIES_DIR
+from graph.namespaces import PREFIXES
+from graph.results import QueryResult, SelectResult
+from graph.sparql_text import query_form, strip_comments, values_blocks, variables, where_group_start
+from graph.store import Store
+from graph.vocab import normalise_label
+
+PARAM_TYPES = {"iri", "string", "integer", "literal"}
+_PARAM_VAR = re.compile(r"^(?P<opt>__?)(?P<name>[A-Za-z0-9]+(?:[A-Za-z0-9]*))(?:_(?P<type>iri|string|integer|literal|number|en))?$")
+_IRI_OK = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
+
+
+class QueryFileError(Exception):
+    """A saved-query file is broken; the message names the file and the problem."""
+
+
+class ParameterError(ValueError):
+    """A parameter value was refused; the message names the parameter."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"parameter {param!r}: {message}")
+        self.param = param
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    variable: str
+    type: str = "string"
+    required: bool = True
+    repeatable: bool = False
+    min_count: int = 1
+    max_count: int | None = None
+    allowed: tuple[str, ...] = ()
+    member_of_class: str | None = None
+    member_of_scheme: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    default: tuple[str, ...] = ()
+    description: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"name": self.name, "type": self.type, "required": self.required,
+                                  "repeatable": self.repeatable, "description": self.description}
+        if self.allowed:
+            out["allowed"] = list(self.allowed)
+        if self.member_of_class:
+            out["class"] = self.member_of_class
+        if self.member_of_scheme:
+            out["scheme"] = self.member_of_scheme
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        if self.default:
+            out["default"] = list(self.default) if self.repeatable else self.default[0]
+        return out
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    name: str
+    path: Path
+    text: str
+    summary: str
+    description: str
+    tags: tuple[str, ...]
+    form: str
+    params: tuple[Param, ...] = field(default_factory=tuple)
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "summary": self.summary, "description": self.description,
+                "tags": list(self.tags), "form": self.form,
+                "params": [p.as_dict() for p in self.params]}
+
+    # -- binding -----------------------------------------------------------------------------
+    def bind(self, store: Store, values: Mapping[str, Sequence[str]]) -> str:
+        """The query text with every parameter bound, after validating every value."""
+        unknown = sorted(set(values) - {p.name for p in self.params})
+        if unknown:
+            known = ", ".join(p.name for p in self.params) or "none"
+            raise ParameterError(unknown[0], f"this query has no such parameter (its parameters: {known})")
+        text = self.text
+        # bind right-to-left so that earlier offsets stay valid
+        edits: list[tuple[int, int, str]] = []
+        for param in self.params:
+            raw = [v for v in values.get(param.name, ()) if v is not None]
+            terms = resolve_values(store, param, raw)
+            rows = " ".join(t.n3() for t in terms) if terms else "UNDEF"
+            spans = values_blocks(text, param.variable)
+            if spans:
+                edits += [(start, end, f" {rows} ") for start, end in spans]
+            else:
+                at = where_group_start(text)
+                edits.append((at, at, f"\n  VALUES ?{param.variable} {{ {rows} }}\n"))
+        for start, end, insert in sorted(edits, key=lambda e: e[0], reverse=True):
+            text = text[:start] + insert + text[end:]
+        return text
+
+    def run(self, store: Store, values: Mapping[str, Sequence[str]] | None = None) -> QueryResult:
+        return store.query(self.bind(store, values or {}))
+
+
+# -- values ------------------------------------------------------------------------------------
+def _expand_prefixed(value: str) -> str | None:
+    prefix, sep, local = value.partition(":")
+    if sep and prefix in PREFIXES and not local.startswith("//"):
+        return PREFIXES[prefix] + local
+    return None
+
+
+def _members(store: Store, param: Param) -> dict[str, URIRef]:
+    """Keys by which a member of the param's class or scheme may be named -> its IRI."""
+    if param.member_of_class:
+        pattern = f"?m a <{param.member_of_class}> ."
+    elif param.member_of_scheme == "*":
+        pattern = "?m a <http://www.w3.org/2004/02/skos/core#Concept> ."
+    else:
+        pattern = f"?m <http://www.w3.org/2004/02/skos/core#inScheme> <{param.member_of_scheme}> ."
+    result = store.query(
+        "SELECT ?m ?key WHERE { " + pattern + " OPTIONAL { { ?m <http://www.w3.org/2004/02/skos/core#prefLabel> ?key } "
+        "UNION { ?m <http://www.w3.org/2004/02/skos/core#altLabel> ?key } "
+        "UNION { ?m <http://www.w3.org/2000/01/rdf-schema#label> ?key } "
+        "UNION { ?m <https://w3id.org/clusterkg/ontology#questionNumber> ?key } } }")
+    assert isinstance(result, SelectResult)
+    keys: dict[str, URIRef] = {}
+    for row in result.rows:
+        member = row["m"]
+        if not isinstance(member, URIRef):
+            continue
+        keys[str(member)] = member
+        keys.setdefault(str(member).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1], member)
+        if "key" in row:
+            keys.setdefault(normalise_label(str(row["key"])), member)
+    return keys
+
+
+def resolve_values(store: Store, param: Param, raw: Sequence[str]) -> list[Node]:
+    """Validated RDF terms for the raw values of one parameter (defaults applied)."""
+    if not raw:
+        raw = list(param.default)
+    if not raw:
+        if param.required:
+            raise ParameterError(param.name, "a value is required")
+        return []
+    if not param.repeatable and len(raw) > 1:
+        raise ParameterError(param.name, f"takes one value, got {len(raw)}")
+    if len(raw) < param.min_count:
+        raise ParameterError(param.name, f"needs at least {param.min_count} values")
+    if param.max_count is not None and len(raw) > param.max_count:
+        raise ParameterError(param.name, f"takes at most {param.max_count} values")
+    members = _members(store, param) if (param.type == "iri" and (param.member_of_class or param.member_of_scheme)) else None
+    return [_one_value(param, value, members) for value in raw]
+
+
+def _one_value(param: Param, value: str, members: dict[str, URIRef] | None) -> Node:
+    if len(value) > 2000:
+        raise ParameterError(param.name, "value longer than 2000 characters")
+    if param.allowed and value not in param.allowed:
+        raise ParameterError(param.name, f"{value!r} is not allowed; allowed: {', '.join(param.allowed)}")
+    if param.type == "integer":
+        if not re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
+            raise ParameterError(param.name, f"{value!r} is not a whole number")
+        number = int(value)
+        if param.minimum is not None and number < param.minimum:
+            raise ParameterError(param.name, f"{number} is below the minimum {param.minimum}")
+        if param.maximum is not None and number > param.maximum:
+            raise ParameterError(param.name, f"{number} is above the maximum {param.maximum}")
+        return Literal(number, datatype=XSD.integer)
+    if param.type in ("string", "literal"):
+        if "\x00" in value:
+            raise ParameterError(param.name, "contains a NUL character")
+        return Literal(value)
+    # IRIs
+    candidate = value.strip()
+    expanded = _expand_prefixed(candidate)
+    if expanded is not None:
+        candidate = expanded
+    if members is not None:
+        found = members.get(candidate) or members.get(normalise_label(candidate))
+        if found is None:
+            where = param.member_of_class or param.member_of_scheme
+            what = "a concept" if param.member_of_scheme == "*" else f"a member of <{where}>"
+            raise ParameterError(param.name, f"{value!r} is not {what} (give its IRI, prefixed name, "
+                                             "local name or label)")
+        return found
+    if not _IRI_OK.match(candidate):
+        raise ParameterError(param.name, f"{value!r} is not an absolute IRI")
+    return URIRef(candidate)
+
+
+# -- loading -------------------------------------------------------------------------------------
+def _decorators(path: Path, text: str) -> dict:
+    lines = [line[2:] for line in text.splitlines() if line.startswith("#+")]
+    try:
+        meta = yaml.safe_load("\n".join(lines)) or {}
+    except yaml.YAMLError as exc:
+        raise QueryFileError(f"{path.name}: the #+ decorators are not valid YAML: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise QueryFileError(f"{path.name}: the #+ decorators must be a YAML mapping")
+    return meta
+
+
+def _params(path: Path, body: str, meta: dict) -> tuple[Param, ...]:
+    declared = meta.get("params") or {}
+    if not isinstance(declared, dict):
+        raise QueryFileError(f"{path.name}: 'params' must map parameter names to their description")
+    defaults = {}
+    for item in meta.get("defaults") or []:
+        if isinstance(item, dict):
+            defaults.update(item)
+    found: dict[str, Param] = {}
+    for var in sorted(variables(body)):
+        m = _PARAM_VAR.match(var)
+        if not m or not var.startswith("_"):
+            continue
+        name = m.group("name")
+        spec = declared.get(name) or {}
+        if not isinstance(spec, dict):
+            raise QueryFileError(f"{path.name}: params.{name} must be a mapping")
+        ptype = spec.get("type") or {"iri": "iri", "integer": "integer", "number": "integer"}.get(
+            m.group("type") or "", "string")
+        if ptype not in PARAM_TYPES:
+            raise QueryFileError(f"{path.name}: params.{name}.type {ptype!r} is not one of {sorted(PARAM_TYPES)}")
+        default = spec.get("default", defaults.get(name))
+        default_t = tuple(str(d) for d in default) if isinstance(default, list) else (
+            (str(default),) if default is not None else ())
+        cls = spec.get("class")
+        scheme = spec.get("scheme")
+        found[name] = Param(
+            name=name, variable=var, type=ptype, required=m.group("opt") == "_",
+            repeatable=bool(spec.get("repeatable", False)),
+            min_count=int(spec.get("min", 1 if m.group("opt") == "_" else 0)),
+            max_count=spec.get("max"),
+            allowed=tuple(str(a) for a in spec.get("allowed") or meta.get("enumerate", {}).get(name, []) or ()),
+            member_of_class=(_expand_prefixed(cls) or cls) if cls else None,
+            member_of_scheme=("*" if scheme == "*" else (_expand_prefixed(scheme) or scheme)) if scheme else None,
+            minimum=spec.get("minimum"), maximum=spec.get("maximum"),
+            default=default_t, description=str(spec.get("description", "")),
+        )
+    extra = sorted(set(declared) - set(found))
+    if extra:
+        raise QueryFileError(f"{path.name}: params.{extra[0]} is declared but the query has no "
+                             f"variable ?_{extra[0]} (or ?__{extra[0]}, with an optional type suffix)")
+    return tuple(found[n] for n in sorted(found, key=lambda n: list(declared).index(n) if n in declared else 99))
+
+
+def load_query(path: Path) -> SavedQuery:
+    text = path.read_text(encoding="utf-8")
+    meta = _decorators(path, text)
+    body = strip_comments(text)
+    form = query_form(body)
+    if form is None:
+        raise QueryFileError(f"{path.name}: not a SPARQL query (SELECT, CONSTRUCT, ASK or DESCRIBE)")
+    for key in ("summary",):
+        if not meta.get(key):
+            raise QueryFileError(f"{path.name}: the '#+ {key}:' decorator is missing")
+    params = _params(path, body, meta)
+    try:
+        where_group_start(body)
+    except ValueError as exc:
+        raise QueryFileError(f"{path.name}: {exc}") from exc
+    tags = meta.get("tags") or []
+    return SavedQuery(name=path.stem, path=path, text=text, summary=str(meta["summary"]).strip(),
+                      description=" ".join(str(meta.get("description", "")).split()),
+                      tags=tuple(str(t) for t in tags), form=form, params=params)
+
+
+def check_syntax(query: SavedQuery) -> None:
+    """Parse the query (parameters bound to UNDEF) so that a syntax error shows at load time."""
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    text = query.text
+    edits = []
+    for param in query.params:
+        spans = values_blocks(text, param.variable)
+        if spans:
+            edits += [(s, e, " UNDEF ") for s, e in spans]
+    for start, end, insert in sorted(edits, reverse=True):
+        text = text[:start] + insert + text[end:]
+    try:
+        parseQuery(text)
+    except Exception as exc:  # pyparsing raises its own exception types
+        message = " ".join(str(exc).split())[:300]
+        raise QueryFileError(f"{query.path.name}: SPARQL syntax error: {message}") from exc
+
+
+def load_queries(directory: Path = QUERIES_DIR) -> dict[str, SavedQuery]:
+    """Every saved query of the folder; a broken file stops the load with its name and problem."""
+    queries = {}
+    for path in sorted(directory.glob("*.rq")):
+        query = load_query(path)
+        check_syntax(query)
+        queries[query.name] = query
+    return queries

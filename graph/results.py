@@ -1,0 +1,159 @@
+"""Query results independent of the engine, and their standard serialisations.
+
+Every store returns a :class:`SelectResult`, :class:`AskResult` or :class:`GraphResult`; the
+CLI, the API and the SPARQL endpoint only ever serialise these, so results look the same on
+every backend.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Union
+from xml.sax.saxutils import escape, quoteattr
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+from rdflib.namespace import XSD
+
+Row = dict[str, Node]
+
+
+@dataclass
+class SelectResult:
+    """The solutions of a SELECT query: variable names and rows (unbound variables absent)."""
+
+    variables: list[str]
+    rows: list[Row] = field(default_factory=list)
+    truncated: bool = False
+
+    def values(self, var: str) -> list[Node]:
+        return [row[var] for row in self.rows if var in row]
+
+    def as_python(self) -> list[dict[str, object]]:
+        """Rows with plain Python values (IRIs as str, literals as their Python value)."""
+        return [{k: _pythonise(v) for k, v in row.items()} for row in self.rows]
+
+
+@dataclass
+class AskResult:
+    value: bool
+
+
+@dataclass
+class GraphResult:
+    graph: Graph
+    truncated: bool = False
+
+
+QueryResult = Union[SelectResult, AskResult, GraphResult]
+
+
+def _pythonise(term: Node) -> object:
+    if isinstance(term, Literal):
+        value = term.toPython()
+        return value if not isinstance(value, Literal) else str(term)
+    return str(term)
+
+
+def term_to_json(term: Node) -> dict[str, str]:
+    """One RDF term in SPARQL 1.1 Query Results JSON form."""
+    if isinstance(term, URIRef):
+        return {"type": "uri", "value": str(term)}
+    if isinstance(term, BNode):
+        return {"type": "bnode", "value": str(term)}
+    if isinstance(term, Literal):
+        out = {"type": "literal", "value": str(term)}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype is not None and term.datatype != XSD.string:
+            out["datatype"] = str(term.datatype)
+        return out
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def to_sparql_json(result: SelectResult | AskResult) -> str:
+    if isinstance(result, AskResult):
+        return json.dumps({"head": {}, "boolean": result.value})
+    body = {
+        "head": {"vars": result.variables},
+        "results": {"bindings": [{k: term_to_json(v) for k, v in row.items()} for row in result.rows]},
+    }
+    if result.truncated:
+        body["head"]["link"] = ["urn:clusterkg:truncated"]
+        body["truncated"] = True
+    return json.dumps(body, ensure_ascii=False)
+
+
+def to_csv(result: SelectResult) -> str:
+    """SPARQL 1.1 Query Results CSV: plain values, CRLF line ends."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(result.variables)
+    for row in result.rows:
+        writer.writerow([str(row[v]) if v in row else "" for v in result.variables])
+    return buf.getvalue()
+
+
+def _tsv_term(term: Node) -> str:
+    if isinstance(term, URIRef):
+        return f"<{term}>"
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    return term.n3()
+
+
+def to_tsv(result: SelectResult) -> str:
+    """SPARQL 1.1 Query Results TSV: terms in Turtle syntax."""
+    lines = ["\t".join("?" + v for v in result.variables)]
+    for row in result.rows:
+        lines.append("\t".join(_tsv_term(row[v]) if v in row else "" for v in result.variables))
+    return "\n".join(lines) + "\n"
+
+
+def to_sparql_xml(result: SelectResult | AskResult) -> str:
+    out = ['<?xml version="1.0"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">']
+    if isinstance(result, AskResult):
+        out += ["<head/>", f"<boolean>{'true' if result.value else 'false'}</boolean>", "</sparql>"]
+        return "\n".join(out) + "\n"
+    out.append("<head>" + "".join(f"<variable name={quoteattr(v)}/>" for v in result.variables) + "</head>")
+    out.append("<results>")
+    for row in result.rows:
+        out.append("<result>")
+        for var, term in row.items():
+            out.append(f"<binding name={quoteattr(var)}>{_xml_term(term)}</binding>")
+        out.append("</result>")
+    out += ["</results>", "</sparql>"]
+    return "\n".join(out) + "\n"
+
+
+def _xml_term(term: Node) -> str:
+    if isinstance(term, URIRef):
+        return f"<uri>{escape(str(term))}</uri>"
+    if isinstance(term, BNode):
+        return f"<bnode>{escape(str(term))}</bnode>"
+    attrs = ""
+    if isinstance(term, Literal):
+        if term.language:
+            attrs = f" xml:lang={quoteattr(term.language)}"
+        elif term.datatype is not None and term.datatype != XSD.string:
+            attrs = f" datatype={quoteattr(str(term.datatype))}"
+    return f"<literal{attrs}>{escape(str(term))}</literal>"
+
+
+def to_table(result: SelectResult, max_width: int = 60) -> str:
+    """A plain-text table for terminals."""
+    def cell(term: Node | None) -> str:
+        text = "" if term is None else str(term)
+        text = " ".join(text.split())
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    rows = [[cell(row.get(v)) for v in result.variables] for row in result.rows]
+    widths = [max([len(v)] + [len(r[i]) for r in rows]) for i, v in enumerate(result.variables)]
+    line = "  ".join(v.ljust(w) for v, w in zip(result.variables, widths))
+    sep = "  ".join("-" * w for w in widths)
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    footer = f"({len(rows)} row{'s' if len(rows) != 1 else ''}{', truncated' if result.truncated else ''})"
+    return "\n".join([line, sep, *body, footer]) + "\n"

@@ -1,0 +1,61 @@
+"""The store interface every backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+
+from rdflib import Dataset, Graph
+from rdflib.term import Node
+
+from graph.results import QueryResult
+
+
+class StoreError(Exception):
+    """A store refused or failed an operation; the message is meant for the user."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be opened or reached (locked, down, missing)."""
+
+
+class Store(ABC):
+    """A quad store that queries the union of its named graphs as the default graph.
+
+    Writes are whole named graphs, replaced or dropped together in one transaction, so that
+    an import is all-or-nothing on every backend.
+    """
+
+    @abstractmethod
+    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None) -> QueryResult:
+        """Run a read-only SPARQL query.
+
+        ``bindings`` pre-bind variables without pasting them into the text (SPARQL-dev SEP-0007
+        substitution); as in SEP-0007, a bound variable must be in the SELECT projection.
+        """
+
+    @abstractmethod
+    def named_graphs(self) -> list[str]:
+        """The IRIs of the named graphs, sorted."""
+
+    @abstractmethod
+    def get_graph(self, name: str) -> Graph:
+        """The triples of one named graph (empty if there is none)."""
+
+    @abstractmethod
+    def replace_graphs(self, graphs: Mapping[str, Graph | None]) -> None:
+        """Atomically replace each named graph by the given triples; ``None`` drops it."""
+
+    @abstractmethod
+    def dataset(self) -> Dataset:
+        """Every quad, as an rdflib Dataset (for export and backup)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the store."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

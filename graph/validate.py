@@ -1,0 +1,140 @@
+"""The SHACL gate: validate a mapped graph against ``ontology/shapes.ttl``.
+
+The data graph is the candidate import plus the ontology and vocabularies (which the shapes
+need for scheme membership); the rest of the store is not validated again. Each result is turned
+into a :class:`Violation` that names the node, property, value and rule, and, when the mapping
+recorded where a node came from (a CSV row and column), that place too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+from pyshacl import validate as shacl_validate
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
+
+from graph.config import SHAPES_FILE
+from graph.namespaces import RDF, RDFS, SH
+from graph.vocab import terminology
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a node came from in the source: a CSV row (1 = header) and column, or a node."""
+
+    row: int | None = None
+    column: str | None = None
+
+    def describe(self) -> str:
+        if self.row is None:
+            return ""
+        return f"row {self.row}" + (f", column {self.column!r}" if self.column else "")
+
+
+@dataclass(frozen=True)
+class Violation:
+    focus: str
+    path: str | None
+    value: str | None
+    message: str
+    rule: str
+    severity: str
+    location: Location = field(default_factory=Location)
+
+    def describe(self) -> str:
+        where = self.location.describe() or f"node <{self.focus}>"
+        parts = [where]
+        if self.path:
+            parts.append(f"property <{self.path}>")
+        if self.value is not None:
+            parts.append(f"value {self.value!r}")
+        return f"{'; '.join(parts)}: {self.message} [rule: {self.rule}]"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"row": self.location.row, "column": self.location.column, "node": self.focus,
+                "property": self.path, "value": self.value, "message": self.message,
+                "rule": self.rule, "severity": self.severity}
+
+
+@dataclass
+class ValidationReport:
+    violations: list[Violation]
+
+    @property
+    def conforms(self) -> bool:
+        return not self.violations
+
+    def text(self) -> str:
+        if self.conforms:
+            return "Conforms: the data satisfies every shape.\n"
+        lines = [f"{len(self.violations)} violation(s):"]
+        lines += [f"  - {v.describe()}" for v in self.violations]
+        return "\n".join(lines) + "\n"
+
+
+# Origins: (node, property IRI or None) -> Location. The mapping fills it in.
+Origins = Mapping[tuple[Node, Node | None], Location]
+
+
+@cache
+def shapes_graph() -> Graph:
+    graph = Graph()
+    graph.parse(SHAPES_FILE, format="turtle")
+    return graph
+
+
+def _rule_name(report: Graph, result: Node, shapes: Graph) -> str:
+    constraint = report.value(result, SH.sourceConstraint)
+    if isinstance(constraint, URIRef):  # a named SPARQL constraint says most
+        return str(constraint).rsplit("#", 1)[-1]
+    shape = report.value(result, SH.sourceShape)
+    component = report.value(result, SH.sourceConstraintComponent)
+    label = shapes.value(shape, RDFS.label) if shape is not None else None
+    name = str(shape).rsplit("#", 1)[-1] if isinstance(shape, URIRef) else None
+    comp = str(component).rsplit("#", 1)[-1] if component is not None else "constraint"
+    if isinstance(shape, URIRef) and name:
+        return f"{name} ({comp})"
+    if label:
+        return f"{label} ({comp})"
+    # a blank-node shape: name it by the SPARQL constraint's label or its component
+    return comp
+
+
+def _term_text(term: Node | None) -> str | None:
+    if term is None:
+        return None
+    return str(term) if isinstance(term, (URIRef, Literal)) else term.n3()
+
+
+def validate_graph(data: Graph, origins: Origins | None = None) -> ValidationReport:
+    """Validate ``data`` (with the terminology added) against the shapes."""
+    combined = Graph()
+    combined += data
+    combined += terminology()
+    shapes = shapes_graph()
+    _conforms, report, _text = shacl_validate(
+        combined, shacl_graph=shapes, inference="none", abort_on_first=False,
+        allow_warnings=False, advanced=True,
+    )
+    origins = origins or {}
+    violations = []
+    # only top-level results: the sh:detail results nested in them repeat the same problem
+    for result in report.objects(None, SH.result):
+        focus = report.value(result, SH.focusNode)
+        path = report.value(result, SH.resultPath)
+        value = report.value(result, SH.value)
+        message = report.value(result, SH.resultMessage)
+        severity = report.value(result, SH.resultSeverity)
+        location = origins.get((focus, path)) or origins.get((focus, None)) or Location()
+        violations.append(Violation(
+            focus=_term_text(focus) or "", path=_term_text(path), value=_term_text(value),
+            message=str(message) if message is not None else "constraint violated",
+            rule=_rule_name(report, result, shapes),
+            severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
+            location=location,
+        ))
+    violations.sort(key=lambda v: (v.location.row or 0, v.focus, v.path or "", v.message))
+    return ValidationReport(violations)

@@ -1,0 +1,1 @@
+"""The clusterkg web service (Flask)."""

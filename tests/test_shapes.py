@@ -1,0 +1,68 @@
+"""Every shape of ontology/shapes.ttl catches what it is for, and the bundled data conforms."""
+
+from __future__ import annotations
+
+import pytest
+from pyshacl import validate as pyshacl_validate
+from rdflib import Graph, URIRef
+
+from graph.mapping.d23 import D23Records, map_d23
+from graph.namespaces import RDF, SH, DataIRIs
+from graph.validate import shapes_graph, validate_graph
+from graph.vocab import terminology
+
+from .conftest import BASE, FIXTURES
+
+SHAPES_NS = "https://w3id.org/clusterkg/shapes#"
+SHAPE_FIXTURES = FIXTURES / "shapes"
+
+
+def _named_constraints() -> list[str]:
+    """Every named shape or SPARQL constraint that carries a message of its own."""
+    shapes = shapes_graph()
+    names = set()
+    for node in shapes.subjects(SH.message, None):
+        if isinstance(node, URIRef) and str(node).startswith(SHAPES_NS):
+            names.add(str(node)[len(SHAPES_NS):])
+    return sorted(names)
+
+
+def _fixture(name: str) -> Graph:
+    graph = Graph()
+    graph.parse(SHAPE_FIXTURES / "_base.ttl")
+    graph.parse(SHAPE_FIXTURES / f"{name}.ttl")
+    return graph
+
+
+def test_bundled_d23_data_conforms_with_plain_pyshacl() -> None:
+    data = map_d23(D23Records.load(), DataIRIs(BASE)) + terminology()
+    conforms, _graph, text = pyshacl_validate(data, shacl_graph=shapes_graph(), inference="none")
+    assert conforms, text
+
+
+def test_base_fixture_conforms() -> None:
+    base = Graph().parse(SHAPE_FIXTURES / "_base.ttl")
+    report = validate_graph(base)
+    assert report.conforms, report.text()
+
+
+def test_every_shape_has_a_violating_fixture() -> None:
+    missing = [n for n in _named_constraints() if not (SHAPE_FIXTURES / f"{n}.ttl").exists()]
+    assert not missing, f"shapes without a violating fixture: {missing}"
+
+
+def test_every_shape_has_a_human_readable_message() -> None:
+    shapes = shapes_graph()
+    for shape in set(shapes.subjects(RDF.type, SH.PropertyShape)) | set(shapes.subjects(RDF.type, SH.SPARQLConstraint)):
+        message = shapes.value(shape, SH.message)
+        assert message is not None and len(str(message)) > 20, f"{shape} has no useful sh:message"
+
+
+@pytest.mark.parametrize("name", _named_constraints())
+def test_fixture_violates_its_shape(name: str) -> None:
+    report = validate_graph(_fixture(name))
+    assert not report.conforms, f"{name}.ttl should violate {name}"
+    rules = [v.rule for v in report.violations]
+    assert any(rule.split(" ")[0] == name for rule in rules), f"{name} not reported; got {rules}"
+    expected = str(shapes_graph().value(URIRef(SHAPES_NS + name), SH.message)).split("{")[0][:30]
+    assert any(v.message.startswith(expected) for v in report.violations), report.text()
