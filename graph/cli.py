@@ -20,8 +20,7 @@ from graph.importer import Importer, ImportRejected
 from graph.mapping.rdf_file import RDFFormatError
 from graph.mapping.survey_csv import CSVFormatError
 from graph.queries import ParameterError, QueryFileError, load_queries
-from graph.results import (AskResult, GraphResult, SelectResult, to_csv, to_sparql_json,
-                           to_sparql_xml, to_table, to_tsv)
+from graph.results import AskResult, GraphResult, SelectResult, to_csv, to_sparql_json, to_sparql_xml, to_table, to_tsv
 from graph.sparql_text import query_form
 from graph.store import Store, StoreError, open_store
 

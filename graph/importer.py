@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
@@ -185,7 +185,7 @@ class Importer:
     def _add_provenance(self, g: Graph, prepared: Prepared, import_id: str, graph_iri: URIRef) -> None:
         activity = self.iris.import_activity(import_id)
         source = self.iris.source_file(prepared.sha256)
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         g.add((activity, RDF.type, CKG.Import))
         g.add((activity, RDFS.label, Literal(f"Import {import_id} of {prepared.file_name}", lang="en")))
         g.add((activity, CKG.importId, Literal(import_id)))

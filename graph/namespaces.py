@@ -31,8 +31,25 @@ PREFIXES: dict[str, str] = {
     "sh": str(SH),
 }
 
-__all__ = ["CKG", "VOCAB", "QUESTION", "THEME", "SH", "PREFIXES", "DataIRIs", "slugify",
-           "DCTERMS", "FOAF", "ORG", "OWL", "PROV", "RDF", "RDFS", "SKOS", "XSD"]
+__all__ = [
+    "CKG",
+    "DCTERMS",
+    "FOAF",
+    "ORG",
+    "OWL",
+    "PREFIXES",
+    "PROV",
+    "QUESTION",
+    "RDF",
+    "RDFS",
+    "SH",
+    "SKOS",
+    "THEME",
+    "VOCAB",
+    "XSD",
+    "DataIRIs",
+    "slugify",
+]
 
 
 def slugify(text: str) -> str:

@@ -28,7 +28,8 @@ from graph.store import Store
 from graph.vocab import normalise_label
 
 PARAM_TYPES = {"iri", "string", "integer", "literal"}
-_PARAM_VAR = re.compile(r"^(?P<opt>__?)(?P<name>[A-Za-z0-9]+(?:[A-Za-z0-9]*))(?:_(?P<type>iri|string|integer|literal|number|en))?$")
+_PARAM_VAR = re.compile(
+    r"^(?P<opt>__?)(?P<name>[A-Za-z0-9]+)(?:_(?P<type>iri|string|integer|literal|number|en))?$")
 _IRI_OK = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
 
 
@@ -137,8 +138,15 @@ def _expand_prefixed(value: str) -> str | None:
     return None
 
 
+AMBIGUOUS = URIRef("urn:clusterkg:ambiguous")
+
+
 def _members(store: Store, param: Param) -> dict[str, URIRef]:
-    """Keys by which a member of the param's class or scheme may be named -> its IRI."""
+    """Keys by which a member of the param's class or scheme may be named -> its IRI.
+
+    A key that names several members (a shared label, or the local name "other") maps to
+    ``AMBIGUOUS`` so that the user is asked to be precise instead of getting a guess.
+    """
     if param.member_of_class:
         pattern = f"?m a <{param.member_of_class}> ."
     elif param.member_of_scheme == "*":
@@ -151,15 +159,21 @@ def _members(store: Store, param: Param) -> dict[str, URIRef]:
         "UNION { ?m <http://www.w3.org/2000/01/rdf-schema#label> ?key } "
         "UNION { ?m <https://w3id.org/clusterkg/ontology#questionNumber> ?key } } }")
     assert isinstance(result, SelectResult)
-    keys: dict[str, URIRef] = {}
+    exact: dict[str, URIRef] = {}
+    loose: dict[str, set[URIRef]] = {}
     for row in result.rows:
         member = row["m"]
         if not isinstance(member, URIRef):
             continue
-        keys[str(member)] = member
-        keys.setdefault(str(member).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1], member)
+        exact[str(member)] = member
+        segments = str(member).rstrip("/").replace("#", "/").split("/")
+        names = {segments[-1], "/".join(segments[-2:])}  # "medicen", "green-challenges/other"
         if "key" in row:
-            keys.setdefault(normalise_label(str(row["key"])), member)
+            names.add(normalise_label(str(row["key"])))
+        for name in names:
+            loose.setdefault(name, set()).add(member)
+    keys = {name: (next(iter(found)) if len(found) == 1 else AMBIGUOUS) for name, found in loose.items()}
+    keys.update(exact)
     return keys
 
 
@@ -177,7 +191,8 @@ def resolve_values(store: Store, param: Param, raw: Sequence[str]) -> list[Node]
         raise ParameterError(param.name, f"needs at least {param.min_count} values")
     if param.max_count is not None and len(raw) > param.max_count:
         raise ParameterError(param.name, f"takes at most {param.max_count} values")
-    members = _members(store, param) if (param.type == "iri" and (param.member_of_class or param.member_of_scheme)) else None
+    constrained = param.type == "iri" and (param.member_of_class or param.member_of_scheme)
+    members = _members(store, param) if constrained else None
     return [_one_value(param, value, members) for value in raw]
 
 
@@ -206,6 +221,9 @@ def _one_value(param: Param, value: str, members: dict[str, URIRef] | None) -> N
         candidate = expanded
     if members is not None:
         found = members.get(candidate) or members.get(normalise_label(candidate))
+        if found == AMBIGUOUS:
+            raise ParameterError(param.name, f"{value!r} names several resources; give its IRI or "
+                                             "scheme/local name (e.g. green-challenges/other)")
         if found is None:
             where = param.member_of_class or param.member_of_scheme
             what = "a concept" if param.member_of_scheme == "*" else f"a member of <{where}>"

@@ -11,12 +11,11 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from typing import Union
 from xml.sax.saxutils import escape, quoteattr
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.term import Node
 from rdflib.namespace import XSD
+from rdflib.term import Node
 
 Row = dict[str, Node]
 
@@ -48,7 +47,7 @@ class GraphResult:
     truncated: bool = False
 
 
-QueryResult = Union[SelectResult, AskResult, GraphResult]
+QueryResult = SelectResult | AskResult | GraphResult
 
 
 def _pythonise(term: Node) -> object:
@@ -152,8 +151,8 @@ def to_table(result: SelectResult, max_width: int = 60) -> str:
 
     rows = [[cell(row.get(v)) for v in result.variables] for row in result.rows]
     widths = [max([len(v)] + [len(r[i]) for r in rows]) for i, v in enumerate(result.variables)]
-    line = "  ".join(v.ljust(w) for v, w in zip(result.variables, widths))
+    line = "  ".join(v.ljust(w) for v, w in zip(result.variables, widths, strict=False))
     sep = "  ".join("-" * w for w in widths)
-    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in rows]
     footer = f"({len(rows)} row{'s' if len(rows) != 1 else ''}{', truncated' if result.truncated else ''})"
     return "\n".join([line, sep, *body, footer]) + "\n"

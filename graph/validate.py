@@ -17,7 +17,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from graph.config import SHAPES_FILE
-from graph.namespaces import RDF, RDFS, SH
+from graph.namespaces import RDFS, SH
 from graph.vocab import terminology
 
 

@@ -65,6 +65,6 @@ def shared_store(template_store: Path, tmp_path_factory: pytest.TempPathFactory)
     s.close()
 
 
-def quads_of(store: EmbeddedStore) -> bytes:
-    """Every quad, canonically ordered: to compare a store before and after."""
-    return b"\n".join(sorted(store._ox.dump(format=__import__("pyoxigraph").RdfFormat.N_QUADS).splitlines()))
+def quads_of(store: EmbeddedStore) -> list[str]:
+    """Every quad as N-Quads lines, sorted: to compare a store before and after."""
+    return sorted(store.dataset().serialize(format="nquads").splitlines())

@@ -17,8 +17,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
 from graph.config import D23_DIR
-from graph.namespaces import (CKG, DCTERMS, FOAF, ORG, PROV, RDF, RDFS, SKOS, THEME, VOCAB,
-                              DataIRIs)
+from graph.namespaces import CKG, DCTERMS, FOAF, ORG, PROV, RDF, RDFS, SKOS, THEME, VOCAB, DataIRIs
 from graph.vocab import question_iri
 
 SOURCE_FILES = ("document.yaml", "clusters.yaml", "answers.csv", "kpis.csv", "statements.yaml")
@@ -216,7 +215,7 @@ def map_d23(records: D23Records, iris: DataIRIs) -> Graph:
             g.add((st, CKG.statementHeading, Literal(s["heading"])))
         label = s.get("heading") or f"{d['identifier']} section {s['section']} ({s['kind']})"
         g.add((st, RDFS.label, Literal(label, lang="en")))
-        g.add((st, DCTERMS.type, Literal(s["kind"])))
+        g.add((st, CKG.statementKind, Literal(s["kind"])))
         g.add((st, PROV.wasDerivedFrom, sections[int(s["section"])]))
         g.add((st, DCTERMS.isPartOf, document))
         if s.get("question"):

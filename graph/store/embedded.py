@@ -20,6 +20,12 @@ from graph.store.base import Store, StoreError, StoreUnavailable
 from graph.store.terms import from_ox, to_ox
 
 
+def _one_line(message: str, limit: int = 240) -> str:
+    """Oxigraph's parser lists every expected token over many lines; keep the start, on one line."""
+    text = " ".join(message.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class EmbeddedStore(Store):
     """A pyoxigraph store in ``path``; its default graph for queries is the union of all graphs."""
 
@@ -48,7 +54,7 @@ class EmbeddedStore(Store):
             result = self._ox.query(sparql, use_default_graph_as_union=True,
                                     substitutions=substitutions or None)
         except SyntaxError as exc:
-            raise StoreError(f"SPARQL syntax error: {exc}") from exc
+            raise StoreError(f"SPARQL syntax error: {_one_line(str(exc))}") from exc
         except OSError as exc:
             raise StoreError(f"query failed: {exc}") from exc
         if isinstance(result, ox.QueryBoolean):

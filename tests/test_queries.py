@@ -1,0 +1,220 @@
+"""Saved queries answer as the catalogue reads; parameters are validated and bound inertly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graph.queries import ParameterError, QueryFileError, SavedQuery, load_queries, load_query
+from graph.results import GraphResult, SelectResult
+from graph.store.embedded import EmbeddedStore
+
+from .conftest import BASE, VOCAB, quads_of
+
+CONTRACT = {"clusters-sharing", "cluster-profile", "option-counts", "challenge-cooccurrence"}
+
+
+@pytest.fixture(scope="module")
+def queries() -> dict[str, SavedQuery]:
+    return load_queries()
+
+
+def _labels(result: object, var: str = "clusterLabel") -> list[str]:
+    assert isinstance(result, SelectResult)
+    return [str(r[var]) for r in result.rows]
+
+
+def test_contract_queries_exist(queries: dict[str, SavedQuery]) -> None:
+    assert CONTRACT <= set(queries)
+
+
+# -- clusters-sharing: the mission's example question, read from sections 5-8 ---------------------
+@pytest.mark.parametrize("concepts,expected", [
+    # supply-chain transparency (section 5: BioRegio STERN, MedSilesia) and any funding-related answer
+    ([VOCAB + "resilience-challenges/supply-chain-transparency", VOCAB + "theme/funding-finance"],
+     ["BioRegio STERN", "MedSilesia"]),
+    # funding anywhere: Capital Access (LifetecZONe, s4), funding challenges/gaps (Medicen, HealthTurku, s5),
+    # sustainable finance (s6), budget restrictions (s7), funding possibilities (s8); Biocat names none
+    (["theme:funding-finance"], ["BioRegio STERN", "HealthTurku", "LifetecZONe", "Medicen Paris Region", "MedSilesia"]),
+    # value-chain levers (section 5): the unattributed block is no named cluster
+    (["resilience-challenges/value-chain-levers"], ["BioRegio STERN", "LifetecZONe", "Medicen Paris Region"]),
+    # by label, any case
+    (["analysing supply chains for higher transparency"], ["BioRegio STERN", "MedSilesia"]),
+    (["theme:supply-chains", "Lack of transparency on data security"], ["LifetecZONe"]),
+])
+def test_clusters_sharing(shared_store: EmbeddedStore, queries: dict[str, SavedQuery], concepts: list[str],
+                          expected: list[str]) -> None:
+    result = queries["clusters-sharing"].run(shared_store, {"concept": concepts})
+    assert sorted(_labels(result), key=str.lower) == sorted(expected, key=str.lower)
+
+
+def test_clusters_sharing_needs_a_concept(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    query = queries["clusters-sharing"]
+    assert query.param("concept").default  # the mission's example is the default
+    with pytest.raises(ParameterError, match="'concept'.*not a concept"):
+        query.run(shared_store, {"concept": ["no such thing"]})
+    with pytest.raises(ParameterError, match="'concept'.*names several resources"):
+        query.run(shared_store, {"concept": ["Other"]})
+    other = query.run(shared_store, {"concept": ["resilience-challenges/other"]})
+    assert _labels(other) == ["BioRegio STERN", "HealthTurku", "Medicen Paris Region"]
+
+
+# -- option-counts: Figures 1-5 as read from the catalogue's sections 4-8 ---------------------------
+FIGURES = {
+    7: {"Support of members towards the green and digital transitions + resilience": (4, 4),
+        "Increasing members' engagement": (4, 4),
+        "Boosting your performance with a structured innovation management": (3, 3),
+        "Developing and improving new business models": (2, 2), "Development of the services' portfolio": (2, 2),
+        "Other": (2, 2), "Developing a change management strategy": (0, 0)},
+    8: {"Analysing strategic levers in value chains": (3, 4),
+        "Identifying the most critical supplies and technologies": (3, 4),
+        "Supporting the implementation of business process innovations": (3, 3), "Other": (3, 3),
+        "Analysing supply chains for higher transparency": (2, 2)},
+    9: {"Finding sustainable finance instruments": (4, 5),
+        "Lack of know-how to contributing to environmental, social and governmental targets": (4, 5),
+        "Lack of common industry standards on sustainability": (2, 3), "Other": (2, 2),
+        "Raising awareness to sustainability and its impact": (1, 2),
+        "Lack of understanding government sustainability policy": (1, 2),
+        "Objectives are too far in the future": (0, 1)},
+    10: {"Implementing digitalisation aspects into existing business models": (5, 5),
+         "Budget restrictions for digital transformation": (3, 3), "Optimising digital infrastructure": (2, 3),
+         "Lack of technical IT expertise in our cluster": (2, 3), "Inefficient digitalisation processes": (2, 3),
+         "Turning digital capital into economic value": (2, 2),
+         "Driving adoption of new IT tools and processes": (1, 2),
+         "Lack of transparency on data security": (1, 1), "Lack of digital transformation strategy": (1, 1),
+         "Other": (1, 1)},
+    11: {"Funding Possibilities": (5, 5), "Development of New Attractive Services": (4, 5),
+         "Partnership/Collaboration": (3, 4), "Internationalisation": (2, 3), "Business Sustainability": (2, 2),
+         "Communication Boost": (2, 2), "Brand Recognition": (1, 1), "Other": (0, 0)},
+}
+
+
+@pytest.mark.parametrize("question", sorted(FIGURES))
+def test_option_counts_reproduce_the_figures(shared_store: EmbeddedStore, queries: dict[str, SavedQuery],
+                                             question: int) -> None:
+    result = queries["option-counts"].run(shared_store, {"question": [str(question)]})
+    assert isinstance(result, SelectResult)
+    got = {str(r["optionLabel"]): (int(r["clusters"]), int(r["responses"])) for r in result.rows}
+    assert got == FIGURES[question]
+    responses = [int(r["responses"]) for r in result.rows]
+    assert responses == sorted(responses, reverse=True)  # largest first
+
+
+def test_option_counts_accepts_the_question_iri(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    by_number = queries["option-counts"].run(shared_store, {"question": ["8"]})
+    by_iri = queries["option-counts"].run(shared_store, {"question": [VOCAB + "question/8"]})
+    assert by_number == by_iri
+    with pytest.raises(ParameterError, match="'question'"):
+        queries["option-counts"].run(shared_store, {"question": ["13"]})
+
+
+def test_cluster_profile_of_medicen(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["cluster-profile"].run(shared_store, {"cluster": ["Medicen"]})
+    assert isinstance(result, SelectResult)
+    # sections 4-8 print 3 + 4 + 4 + 7 + 5 bullets under Medicen
+    per_question = {}
+    for row in result.rows:
+        per_question[int(row["questionNumber"])] = per_question.get(int(row["questionNumber"]), 0) + 1
+    assert per_question == {7: 3, 8: 4, 9: 4, 10: 7, 11: 5}
+    funding = [r for r in result.rows if str(r.get("heading")) == "Funding Challenges"]
+    assert len(funding) == 1
+    assert str(funding[0]["statement"]).startswith("Address the constraints presented by dilutive funding schemes")
+    assert str(funding[0]["sectionLabel"]).startswith("D2.3 section 5")
+    assert str(funding[0]["optionLabel"]) == "Other"
+
+
+def test_cluster_profile_by_iri_and_local_name_agree(shared_store: EmbeddedStore,
+                                                     queries: dict[str, SavedQuery]) -> None:
+    a = queries["cluster-profile"].run(shared_store, {"cluster": [BASE + "cluster/biocat"]})
+    b = queries["cluster-profile"].run(shared_store, {"cluster": ["biocat"]})
+    assert a == b and len(a.rows) == 2  # Biocat is headed only in section 4 (two bullets)  # type: ignore[union-attr]
+
+
+def test_challenge_cooccurrence(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["challenge-cooccurrence"].run(shared_store, {})
+    assert isinstance(result, SelectResult)
+    pairs = {frozenset((str(r["labelA"]), str(r["labelB"]))): int(r["clusters"]) for r in result.rows}
+    # digital integration in business models (s7) and funding possibilities (s8): all but Biocat
+    assert pairs[frozenset(("Implementing digitalisation aspects into existing business models",
+                            "Funding Possibilities"))] == 5
+    # supply-chain transparency and business process innovations (s5): BioRegio STERN and MedSilesia
+    assert pairs[frozenset(("Analysing supply chains for higher transparency",
+                            "Supporting the implementation of business process innovations"))] == 2
+    assert int(result.rows[0]["clusters"]) == 5
+    assert all(int(r["clusters"]) >= 2 for r in result.rows)
+    strict = queries["challenge-cooccurrence"].run(shared_store, {"min": ["5"]})
+    assert all(int(r["clusters"]) == 5 for r in strict.rows)  # type: ignore[union-attr]
+
+
+def test_cluster_subgraph_is_a_graph(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["cluster-subgraph"].run(shared_store, {"cluster": ["HealthTurku"]})
+    assert isinstance(result, GraphResult)
+    text = result.graph.serialize(format="turtle")
+    assert "Funding Gaps for Innovations" in text and "Investments directly or indirectly" in text
+
+
+# -- safety of parameters -----------------------------------------------------------------------
+HOSTILE = ['x" } ; DROP ALL ; #', "x' } DROP ALL", "{ ?s ?p ?o }", "} DROP ALL {", "<http://a> } DROP ALL",
+           "http://example.org/a b", "http://example.org/a>", "http://example.org/>{", "\\u0022", "\n} #"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("name,param", [("clusters-sharing", "concept"), ("cluster-profile", "cluster"),
+                                        ("option-counts", "question"), ("challenge-cooccurrence", "min")])
+def test_hostile_values_are_refused(shared_store: EmbeddedStore, queries: dict[str, SavedQuery],
+                                    name: str, param: str, value: str) -> None:
+    before = len(quads_of(shared_store))
+    with pytest.raises(ParameterError, match=f"parameter '{param}'"):
+        queries[name].run(shared_store, {param: [value]})
+    assert len(quads_of(shared_store)) == before
+
+
+@pytest.fixture
+def echo_query(tmp_path: Path) -> SavedQuery:
+    path = tmp_path / "echo.rq"
+    path.write_text("#+ summary: echo a string and an IRI\n"
+                    "SELECT ?s ?i ?n WHERE { BIND(?_text AS ?s) BIND(?_thing_iri AS ?i) BIND(?__n_integer AS ?n) }\n")
+    return load_query(path)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_strings_are_bound_as_inert_literals(store: EmbeddedStore, echo_query: SavedQuery, value: str) -> None:
+    before = quads_of(store)
+    result = echo_query.run(store, {"text": [value], "thing": ["http://example.org/ok"]})
+    assert isinstance(result, SelectResult)
+    assert [str(r["s"]) for r in result.rows] == [value]
+    assert quads_of(store) == before
+
+
+@pytest.mark.parametrize("iri", ["http://example.org/a b", "http://example.org/a>", "not an iri", "javascript alert",
+                                 "http://example.org/\"x", "http://example.org/{x}"])
+def test_bad_iris_are_refused(store: EmbeddedStore, echo_query: SavedQuery, iri: str) -> None:
+    with pytest.raises(ParameterError, match="'thing'.*not an absolute IRI"):
+        echo_query.run(store, {"text": ["x"], "thing": [iri]})
+
+
+def test_parameter_errors_name_the_parameter(store: EmbeddedStore, echo_query: SavedQuery) -> None:
+    with pytest.raises(ParameterError, match="'text': a value is required"):
+        echo_query.run(store, {"thing": ["http://example.org/ok"]})
+    with pytest.raises(ParameterError, match="'n': 'many' is not a whole number"):
+        echo_query.run(store, {"text": ["x"], "thing": ["http://example.org/ok"], "n": ["many"]})
+    with pytest.raises(ParameterError, match="'colour': this query has no such parameter"):
+        echo_query.run(store, {"text": ["x"], "thing": ["http://example.org/ok"], "colour": ["red"]})
+    with pytest.raises(ParameterError, match="'text': takes one value"):
+        echo_query.run(store, {"text": ["x", "y"], "thing": ["http://example.org/ok"]})
+
+
+def test_broken_query_files_are_reported_at_load(tmp_path: Path) -> None:
+    (tmp_path / "broken.rq").write_text("#+ summary: broken\nSELECT ?x WHERE { ?x ?y \n")
+    with pytest.raises(QueryFileError, match="broken.rq: SPARQL syntax error"):
+        load_queries(tmp_path)
+    (tmp_path / "broken.rq").write_text("SELECT ?x WHERE { ?x ?y ?z }\n")
+    with pytest.raises(QueryFileError, match="broken.rq: the '#\\+ summary:' decorator is missing"):
+        load_queries(tmp_path)
+    (tmp_path / "broken.rq").write_text("#+ summary: an update\nDELETE WHERE { ?s ?p ?o }\n")
+    with pytest.raises(QueryFileError, match="not a SPARQL query"):
+        load_queries(tmp_path)
+    (tmp_path / "broken.rq").write_text("#+ summary: x\n#+ params:\n#+   ghost: {type: iri}\nSELECT * { ?s ?p ?o }\n")
+    with pytest.raises(QueryFileError, match="params.ghost is declared"):
+        load_queries(tmp_path)
