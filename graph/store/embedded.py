@@ -96,7 +96,10 @@ class EmbeddedStore(Store):
         """One SPARQL update, hence one RocksDB transaction, for all the graphs."""
         parts: list[str] = []
         for name, graph in graphs.items():
-            iri = ox.NamedNode(name)  # validates the IRI
+            try:
+                iri = ox.NamedNode(name)  # validates the IRI
+            except ValueError as exc:
+                raise StoreError(f"invalid graph name {name!r}, nothing was written: {exc}") from exc
             parts.append(f"DROP SILENT GRAPH <{iri.value}>")
             if graph is not None and len(graph):
                 body = graph.serialize(format="nt")

@@ -1,0 +1,88 @@
+"""The embedded store: persistent, union default graph, atomic graph writes, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+
+from graph.results import AskResult, GraphResult, SelectResult
+from graph.store import StoreError, StoreUnavailable
+from graph.store.embedded import EmbeddedStore
+
+G1 = "https://example.org/graph/1"
+G2 = "https://example.org/graph/2"
+S = URIRef("https://example.org/s")
+P = URIRef("https://example.org/p")
+
+
+def _graph(*values: str) -> Graph:
+    g = Graph()
+    for v in values:
+        g.add((S, P, Literal(v)))
+    return g
+
+
+def test_data_survives_a_restart(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({G1: _graph("a", "b")})
+    store.close()
+    again = EmbeddedStore(tmp_path / "s")
+    assert len(again.get_graph(G1)) == 2
+    again.close()
+
+
+def test_default_graph_is_the_union_and_graph_selects_one(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({G1: _graph("a"), G2: _graph("b")})
+    everything = store.query("SELECT ?o WHERE { ?s ?p ?o } ORDER BY ?o")
+    assert isinstance(everything, SelectResult) and [str(r["o"]) for r in everything.rows] == ["a", "b"]
+    one = store.query(f"SELECT ?o WHERE {{ GRAPH <{G2}> {{ ?s ?p ?o }} }}")
+    assert [str(r["o"]) for r in one.rows] == ["b"]  # type: ignore[union-attr]
+    assert isinstance(store.query("ASK { ?s ?p 'a' }"), AskResult)
+    assert isinstance(store.query("CONSTRUCT WHERE { ?s ?p ?o }"), GraphResult)
+    store.close()
+
+
+def test_replace_is_atomic_across_graphs(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({G1: _graph("old1"), G2: _graph("old2")})
+    with pytest.raises(StoreError, match="nothing was written"):
+        store.replace_graphs({G1: _graph("new1"), "not an iri": _graph("new2")})
+    assert {str(o) for o in store.get_graph(G1).objects()} == {"old1"}
+    store.replace_graphs({G1: _graph("new1"), G2: None})
+    assert {str(o) for o in store.get_graph(G1).objects()} == {"new1"}
+    assert store.named_graphs() == [G1]
+    store.close()
+
+
+def test_literals_round_trip_exactly(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    hostile = ['<script>alert("x")</script>', "quote \" and ' and \\ and \n newline", "Kraków – 東京 – ΑΒΓ", "}} DROP ALL"]
+    g = Graph()
+    for i, text in enumerate(hostile):
+        g.add((S, URIRef(f"https://example.org/p{i}"), Literal(text, lang="en" if i % 2 else None)))
+    store.replace_graphs({G1: g})
+    back = store.get_graph(G1)
+    assert set(back) == set(g)
+    store.close()
+
+
+def test_updates_are_not_queries(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({G1: _graph("a")})
+    for update in ("DROP ALL", "CLEAR DEFAULT", "INSERT DATA { <a:b> <a:c> <a:d> }", "LOAD <http://127.0.0.1:9/>"):
+        with pytest.raises(StoreError, match="SPARQL syntax error"):
+            store.query(update)
+    assert len(store.get_graph(G1)) == 1
+    store.close()
+
+
+def test_locked_and_missing_stores_are_explained(tmp_path: Path) -> None:
+    holder = EmbeddedStore(tmp_path / "s")
+    with pytest.raises(StoreUnavailable, match="in use by another process"):
+        EmbeddedStore(tmp_path / "s")
+    holder.close()
+    with pytest.raises(StoreUnavailable, match="no store at"):
+        EmbeddedStore(tmp_path / "missing", read_only=True)
