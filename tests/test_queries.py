@@ -218,3 +218,134 @@ def test_broken_query_files_are_reported_at_load(tmp_path: Path) -> None:
     (tmp_path / "broken.rq").write_text("#+ summary: x\n#+ params:\n#+   ghost: {type: iri}\nSELECT * { ?s ?p ?o }\n")
     with pytest.raises(QueryFileError, match="params.ghost is declared"):
         load_queries(tmp_path)
+
+
+# -- the other saved queries ----------------------------------------------------------------------
+def test_every_saved_query_has_a_test(queries: dict[str, SavedQuery]) -> None:
+    source = Path(__file__).read_text()
+    untested = [name for name in queries if f'queries["{name}"]' not in source]
+    assert not untested, f"saved queries without a test: {untested}"
+
+
+def _option_sets() -> dict[str, set[str]]:
+    """Each named cluster's options (no "Other") as transcribed from sections 4-8."""
+    from graph.mapping.d23 import D23Records
+
+    records = D23Records.load()
+    clusters = {r["id"]: r["cluster"] for r in records.document["responses"] if r.get("cluster")}
+    sets: dict[str, set[str]] = {}
+    for a in records.answers:
+        if a["response"] in clusters and not a["option"].endswith("/other"):
+            sets.setdefault(clusters[a["response"]], set()).add(a["option"])
+    return sets
+
+
+def test_similar_clusters_rank_by_jaccard(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    sets = _option_sets()
+    mine = sets["medicen"]
+    expected = {c: len(mine & s) / len(mine | s) for c, s in sets.items() if c != "medicen"}
+    result = queries["similar-clusters"].run(shared_store, {"cluster": ["medicen"]})
+    assert isinstance(result, SelectResult)
+    got = {str(r["other"]).rsplit("/", 1)[-1]: float(r["jaccard"]) for r in result.rows}
+    assert got == pytest.approx(expected)
+    ranking = [float(r["jaccard"]) for r in result.rows]
+    assert ranking == sorted(ranking, reverse=True)
+    # Biocat (section 4 only: member engagement and innovation management) shares one option with Medicen
+    biocat = next(r for r in result.rows if str(r["otherLabel"]) == "Biocat")
+    assert int(biocat["shared"]) == 1
+
+
+def test_clusters_by_theme_funding(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["clusters-by-theme"].run(shared_store, {"theme": ["funding-finance"]})
+    assert isinstance(result, SelectResult)
+    got = {str(r["clusterLabel"]): int(r["answers"]) for r in result.rows}
+    # Medicen: funding challenges (s5, Other), sustainable financing (s6), budgetary constraints (s7),
+    # funding possibilities (s8); LifetecZONe: capital access (s4, Other), funding possibilities (s8)
+    assert got == {"Medicen Paris Region": 4, "BioRegio STERN": 3, "HealthTurku": 3, "MedSilesia": 3,
+                   "LifetecZONe": 2}
+    lifetec = next(r for r in result.rows if str(r["clusterLabel"]) == "LifetecZONe")
+    assert "Other: Capital Access" in str(lifetec["matches"])
+
+
+def test_theme_overview(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["theme-overview"].run(shared_store, {})
+    assert isinstance(result, SelectResult)
+    rows = {str(r["themeLabel"]): (int(r["options"]), int(r["clusters"])) for r in result.rows}
+    assert len(rows) == 15
+    assert rows["Funding and finance"] == (3, 5)  # sustainable finance, budget restrictions, funding possibilities
+    assert rows["Data security"] == (1, 1)  # LifetecZONe's data security concerns (s7)
+    assert rows["Supply and value chains"] == (3, 4)  # LifetecZONe, BioRegio STERN, MedSilesia, Medicen (s5)
+    assert rows["Internationalisation"][1] == 2  # Global Outreach: MedSilesia, HealthTurku (s8)
+
+
+def test_kpis_by_category(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    everything = queries["kpis-by-category"].run(shared_store, {})
+    assert isinstance(everything, SelectResult) and len(everything.rows) == 41
+    events = queries["kpis-by-category"].run(shared_store, {"category": ["Event and Participation Metrics"]})
+    assert isinstance(events, SelectResult)
+    # section 3: BioRegio STERN lists six, Medicen three
+    assert sorted({str(r["clusterLabel"]) for r in events.rows}) == ["BioRegio STERN", "Medicen Paris Region"]
+    assert len(events.rows) == 9
+    turku = queries["kpis-by-category"].run(shared_store, {"cluster": ["HealthTurku"]})
+    assert [str(r["kpiText"]) for r in turku.rows] == [  # type: ignore[union-attr]
+        "Investments directly or indirectly supporting R&D, manufacturing, and business development."]
+
+
+def test_unique_challenges(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["unique-challenges"].run(shared_store, {})
+    got = {(str(r["optionLabel"]), str(r["clusterLabel"])) for r in result.rows}  # type: ignore[union-attr]
+    assert got == {
+        ("Raising awareness to sustainability and its impact", "LifetecZONe"),
+        ("Lack of understanding government sustainability policy", "BioRegio STERN"),
+        ("Driving adoption of new IT tools and processes", "Medicen Paris Region"),
+        ("Lack of transparency on data security", "LifetecZONe"),
+        ("Lack of digital transformation strategy", "BioRegio STERN"),
+        ("Brand Recognition", "Medicen Paris Region"),
+    }
+    only_q10 = queries["unique-challenges"].run(shared_store, {"question": ["10"]})
+    assert len(only_q10.rows) == 3  # type: ignore[union-attr]
+
+
+def test_priorities_ranking(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["priorities-ranking"].run(shared_store, {})
+    assert isinstance(result, SelectResult)
+    ranking = [(str(r["priorityLabel"]), int(r["clusters"])) for r in result.rows]
+    assert ranking[0] == ("Funding Possibilities", 5)
+    assert ranking[1] == ("Development of New Attractive Services", 4)
+    assert dict(ranking)["Brand Recognition"] == 1
+    funding = result.rows[0]
+    assert sorted(str(funding["clusterLabels"]).split(", ")) == [
+        "BioRegio STERN", "HealthTurku", "LifetecZONe", "MedSilesia", "Medicen Paris Region"]
+
+
+def test_cluster_challenge_matrix(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    q8 = queries["cluster-challenge-matrix"].run(shared_store, {"question": ["8"]})
+    assert isinstance(q8, SelectResult)
+    cells = {(str(r["clusterLabel"]), str(r["optionLabel"])): int(r["statements"]) for r in q8.rows}
+    # MedSilesia prints business process innovations twice in section 5
+    assert cells[("MedSilesia", "Supporting the implementation of business process innovations")] == 2
+    assert ("BioRegio STERN", "Analysing supply chains for higher transparency") in cells
+    assert len(cells) == 14  # 2 + 5 + 2 + 4 + 1 distinct options of the named clusters
+    chains = queries["cluster-challenge-matrix"].run(shared_store, {"theme": ["supply-chains"]})
+    assert {str(r["questionNumber"]) for r in chains.rows} == {"8"}  # type: ignore[union-attr]
+
+
+def test_statement_search(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["statement-search"].run(shared_store, {"text": ["RISK CAPITAL"]})
+    assert isinstance(result, SelectResult)
+    # LifetecZONe's Capital Access (s4), the first insight of section 9, the sixth key message (s10)
+    assert sorted(str(r["kind"]) for r in result.rows) == ["answer", "insight", "key-message"]
+    assert {str(r.get("clusterLabel", "")) for r in result.rows} == {"LifetecZONe", ""}
+    nothing = queries["statement-search"].run(shared_store, {"text": ['"}) . DROP ALL #']})
+    assert isinstance(nothing, SelectResult) and nothing.rows == []
+
+
+def test_provenance_of_an_answer(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    answer = BASE + "response/bioman4r2-2023/healthturku/answer/q8-1"
+    result = queries["provenance"].run(shared_store, {"resource": [answer]})
+    assert isinstance(result, SelectResult)
+    [row] = result.rows
+    assert str(row["graph"]) == BASE + "graph/import/bioman4r2-d2.3"
+    assert str(row["file"]) == "graph/data/d23" and len(str(row["sha256"])) == 64
+    assert str(row["sectionLabel"]) == "D2.3 section 5: Challenges in Strengthening Europe's Resilience"
+    assert str(row["documentTitle"]) == "Catalogue of best practices and lessons learned"

@@ -59,7 +59,8 @@ def test_replace_is_atomic_across_graphs(tmp_path: Path) -> None:
 
 def test_literals_round_trip_exactly(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "s")
-    hostile = ['<script>alert("x")</script>', "quote \" and ' and \\ and \n newline", "Kraków – 東京 – ΑΒΓ", "}} DROP ALL"]
+    hostile = ['<script>alert("x")</script>', "quote \" and ' and \\ and \n newline",
+               "Kraków – 東京 – ΑΒΓ", "}} DROP ALL"]
     g = Graph()
     for i, text in enumerate(hostile):
         g.add((S, URIRef(f"https://example.org/p{i}"), Literal(text, lang="en" if i % 2 else None)))
