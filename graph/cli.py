@@ -302,11 +302,33 @@ def export_cmd(ctx: click.Context, fmt: str, output: Path | None) -> None:
 
 
 @_subcommand("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-def serve_cmd(ctx: click.Context, host: str, port: int) -> None:
-    """Run the web service (not available yet: the web front-end is a later issue)."""
-    raise CLIError("the web service is not built yet; use the CLI commands meanwhile")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+def serve_cmd(ctx: click.Context, host: str, port: int, threads: int) -> None:
+    """Run the web service on a production WSGI server (waitress); on an empty store, `init` first."""
+    import waitress
+
+    from service import create_app
+
+    settings = _settings(ctx)
+    try:
+        store = open_store(settings)
+    except StoreError as exc:
+        raise CLIError(str(exc)) from exc
+    try:
+        if not store.named_graphs():
+            click.echo("The store is empty: loading the bundled dataset first (clusterkg init).")
+            Importer(store, settings).init_bundled()
+        app = create_app(settings, store=store)
+    except (StoreError, QueryFileError, ImportRejected) as exc:
+        store.close()
+        raise CLIError(str(exc)) from exc
+    click.echo(f"clusterkg {__version__} serving {settings.store_path} on http://{host}:{port}/ (Ctrl-C stops)")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="clusterkg")
+    finally:
+        store.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

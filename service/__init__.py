@@ -1,1 +1,29 @@
-"""The clusterkg web service (Flask)."""
+"""The clusterkg web service: a Flask app factory with one blueprint per area."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from graph.config import Settings
+from graph.store import Store, open_store
+from service.state import ServiceState
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None,
+               config: dict | None = None) -> Flask:
+    """The WSGI app. ``store`` lets tests and embedders pass an open store; otherwise the
+    settings' store is opened (and closed when the process ends)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config.update(MAX_CONTENT_LENGTH=32 * 1024 * 1024)
+    if config:
+        app.config.update(config)
+    app.extensions["clusterkg"] = ServiceState(settings, store or open_store(settings))
+
+    from service import api, errors, sparql
+
+    errors.register(app)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(sparql.blueprint)
+    return app

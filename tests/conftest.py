@@ -68,3 +68,62 @@ def shared_store(template_store: Path, tmp_path_factory: pytest.TempPathFactory)
 def quads_of(store: EmbeddedStore) -> list[str]:
     """Every quad as N-Quads lines, sorted: to compare a store before and after."""
     return sorted(store.dataset().serialize(format="nquads").splitlines())
+
+
+@pytest.fixture(scope="session")
+def app(shared_store: EmbeddedStore):
+    from service import create_app
+
+    return create_app(Settings(base_iri=BASE, store_path=shared_store.path), store=shared_store,
+                      config={"TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(template_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`clusterkg serve` on a copy of the bundled store, on a free loopback port; stopped by PID."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    path = tmp_path_factory.mktemp("live") / "store"
+    shutil.copytree(template_store, path)
+    port = free_port()
+    cli = Path(sys.executable).with_name("clusterkg")
+    log = (path.parent / "serve.log").open("w")
+    proc = subprocess.Popen([str(cli), "serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(path)],
+                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "CLUSTERKG_BASE_IRI": BASE})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/api/queries", timeout=2).read()
+            break
+        except OSError as exc:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                log_text = (path.parent / "serve.log").read_text()
+                raise RuntimeError("clusterkg serve did not start: " + log_text) from exc
+            time.sleep(0.2)
+    yield url
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

@@ -1,0 +1,80 @@
+"""``/sparql``: the SPARQL 1.1 Protocol, queries only.
+
+GET with ``query=``, POST form-encoded with ``query=``, or POST with the query as the body
+(``application/sparql-query``). Updates (``update=`` or ``application/sparql-update``, or an
+update sent as a query) are refused before anything runs. Without a query the endpoint answers
+with its SPARQL 1.1 Service Description. Read-only use is open to other origins (CORS).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request
+
+from graph.sparql_text import query_form
+from service.negotiation import GRAPH_TYPES, JSONLD, NTRIPLES, TURTLE, choose, render_result
+from service.state import state
+
+blueprint = Blueprint("sparql", __name__)
+
+MAX_QUERY_LENGTH = 100_000
+
+
+def _cors(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def _query_text() -> str | None:
+    if request.method == "GET":
+        if "update" in request.args:
+            abort(400, description="updates are not accepted at this endpoint (it is read-only)")
+        return request.args.get("query")
+    content_type = (request.mimetype or "").lower()
+    if content_type == "application/sparql-update":
+        abort(400, description="updates are not accepted at this endpoint (it is read-only)")
+    if content_type == "application/sparql-query":
+        return request.get_data(as_text=True)
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if "update" in request.form:
+            abort(400, description="updates are not accepted at this endpoint (it is read-only)")
+        return request.form.get("query")
+    abort(415, description="send the query as application/sparql-query or as the form field 'query'")
+    return None
+
+
+@blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+def endpoint():
+    if request.method == "OPTIONS":
+        return _cors(Response(status=204))
+    for param in ("default-graph-uri", "named-graph-uri"):
+        if param in request.values:
+            abort(400, description=f"{param} is not supported: the default graph is the union of all graphs; "
+                                   "use FROM or GRAPH in the query")
+    text = _query_text()
+    if text is None or not text.strip():
+        return _cors(service_description())
+    if len(text) > MAX_QUERY_LENGTH:
+        abort(413, description=f"the query is longer than {MAX_QUERY_LENGTH} characters")
+    if query_form(text) is None:
+        abort(400, description="only SELECT, CONSTRUCT, ASK and DESCRIBE queries are accepted; "
+                               "updates are refused (the endpoint is read-only)")
+    result = state().store.query(text)
+    return _cors(render_result(result, request))
+
+
+def service_description() -> Response:
+    """SPARQL 1.1 Service Description of this endpoint."""
+    # IRIs of our own making (the request's URL is validated by werkzeug; the base by config)
+    turtle = render_template("service-description.ttl", endpoint=request.base_url,
+                             graphs=state().settings.base_iri + "graph/")
+    wanted = choose(request, GRAPH_TYPES, TURTLE)
+    if wanted == TURTLE:
+        return Response(turtle, mimetype=TURTLE, content_type="text/turtle; charset=utf-8")
+    from rdflib import Graph
+
+    graph = Graph().parse(data=turtle, format="turtle")
+    fmt = {NTRIPLES: "nt", JSONLD: "json-ld", "application/json": "json-ld", "application/rdf+xml": "xml"}[wanted]
+    return Response(graph.serialize(format=fmt), mimetype=wanted)

@@ -1,0 +1,27 @@
+"""What the service holds for its lifetime: settings, the open store, the saved queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from graph.config import Settings
+from graph.queries import SavedQuery, load_queries
+from graph.store import Store
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    store: Store
+    queries: dict[str, SavedQuery] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # loaded (and syntax-checked) at start-up, so a broken query file stops the service early
+        if not self.queries:
+            self.queries = load_queries()
+
+
+def state() -> ServiceState:
+    return current_app.extensions["clusterkg"]
