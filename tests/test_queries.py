@@ -349,3 +349,12 @@ def test_provenance_of_an_answer(shared_store: EmbeddedStore, queries: dict[str,
     assert str(row["file"]) == "graph/data/d23" and len(str(row["sha256"])) == 64
     assert str(row["sectionLabel"]) == "D2.3 section 5: Challenges in Strengthening Europe's Resilience"
     assert str(row["documentTitle"]) == "Catalogue of best practices and lessons learned"
+
+
+def test_docs_describe_every_query(queries: dict[str, SavedQuery]) -> None:
+    docs = (Path(__file__).parents[1] / "docs" / "queries.md").read_text(encoding="utf-8")
+    for query in queries.values():
+        assert f"## {query.name}" in docs, f"docs/queries.md lacks {query.name}: run scripts/query_docs.py"
+        assert query.summary in docs
+        for param in query.params:
+            assert f"| `{param.name}` |" in docs
