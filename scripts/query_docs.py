@@ -21,7 +21,8 @@ MAX_ROWS = 6
 
 def _cell(value: object) -> str:
     text = " ".join(str(value).split()).replace("|", "\\|")
-    text = text.replace("https://w3id.org/clusterkg/data/", "data:").replace("https://w3id.org/clusterkg/vocab/", "ckgv:")
+    text = text.replace("https://w3id.org/clusterkg/data/", "data:")
+    text = text.replace("https://w3id.org/clusterkg/vocab/", "ckgv:")
     return text if len(text) <= 70 else text[:69] + "…"
 
 
