@@ -241,7 +241,8 @@ def _decorators(path: Path, text: str) -> dict:
     try:
         meta = yaml.safe_load("\n".join(lines)) or {}
     except yaml.YAMLError as exc:
-        raise QueryFileError(f"{path.name}: the #+ decorators are not valid YAML: {exc}") from exc
+        message = " ".join(str(exc).split())
+        raise QueryFileError(f"{path.name}: the #+ decorators are not valid YAML: {message}") from exc
     if not isinstance(meta, dict):
         raise QueryFileError(f"{path.name}: the #+ decorators must be a YAML mapping")
     return meta

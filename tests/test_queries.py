@@ -358,3 +358,68 @@ def test_docs_describe_every_query(queries: dict[str, SavedQuery]) -> None:
         assert query.summary in docs
         for param in query.params:
             assert f"| `{param.name}` |" in docs
+
+
+# -- queries behind the pages ----------------------------------------------------------------------
+def test_dataset_summary(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    [row] = queries["dataset-summary"].run(shared_store, {}).rows  # type: ignore[union-attr]
+    # six named clusters; seven reported responses (six + the unattributed blocks); 103 bullets in
+    # sections 4-8; 41 KPIs in section 3
+    assert (int(row["clusters"]), int(row["responses"]), int(row["answers"]), int(row["kpis"])) == (6, 7, 103, 41)
+    assert str(row["documentTitle"]) == "Catalogue of best practices and lessons learned"
+    assert str(row["issued"]) == "2023-09-28" and str(row["author"]) == "Medicen Paris Region"
+
+
+def test_clusters_list(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["clusters"].run(shared_store, {})
+    rows = {str(r["clusterLabel"]): r for r in result.rows}  # type: ignore[union-attr]
+    assert list(rows) == ["Biocat", "BioRegio STERN", "HealthTurku", "LifetecZONe", "Medicen Paris Region",
+                          "MedSilesia"]
+    assert str(rows["Medicen Paris Region"]["foundingYear"]) == "2005"  # "Founded in 2005"
+    assert str(rows["Biocat"]["foundingYear"]) == "2006"  # "established in 2006"
+    assert "foundingYear" not in rows["BioRegio STERN"]  # "active since 2001" is not a founding
+    assert int(rows["Biocat"]["answers"]) == 2 and int(rows["Medicen Paris Region"]["answers"]) == 23
+
+
+def test_cluster_details(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["cluster-details"].run(shared_store, {"cluster": ["HealthTurku"]})
+    facts = {str(r["factLabel"]): str(r.get("valueLabel", r["value"])) for r in result.rows}  # type: ignore[union-attr]
+    assert facts["size statement"].startswith("more than 90 enterprises")
+    assert facts["coordinated by"] == "Turku Science Park Ltd"
+    assert all(str(r["sectionLabel"]).startswith("D2.3 section 2") for r in result.rows  # type: ignore[union-attr]
+               if str(r["factLabel"]) != "editorialNote")
+
+
+def test_concept_details(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["concept-details"].run(shared_store, {"concept": ["digital-challenges/budget-restrictions"]})
+    rows = result.rows  # type: ignore[union-attr]
+    assert str(rows[0]["label"]) == "Budget restrictions for digital transformation"
+    relations = {(str(r["relation"]), str(r.get("relatedLabel", r["related"]))) for r in rows}
+    assert ("broader", "Funding and finance") in relations and ("broader", "Digitalisation") in relations
+    assert ("question", "Q10 Digitalisation challenges") in relations
+
+
+def test_concept_clusters(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["concept-clusters"].run(shared_store, {"concept": ["theme:supply-chains"]})
+    rows = result.rows  # type: ignore[union-attr]
+    # section 5: value chains (LifetecZONe, BioRegio STERN, Medicen + unattributed), supply-chain transparency
+    # (BioRegio STERN, MedSilesia), critical supplies (LifetecZONe, BioRegio STERN, Medicen + unattributed)
+    assert len(rows) == 10  # 4 + 2 + 4 bullets
+    assert {str(r.get("clusterLabel", "?")) for r in rows} == {
+        "LifetecZONe", "BioRegio STERN", "MedSilesia", "Medicen Paris Region", "?"}
+
+
+def test_schemes(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["schemes"].run(shared_store, {})
+    schemes = {str(r["schemeLabel"]) for r in result.rows}  # type: ignore[union-attr]
+    assert len(schemes) == 9
+    per_question = {int(r["question"]) for r in result.rows if "question" in r}  # type: ignore[union-attr]
+    assert per_question == {2, 4, 7, 8, 9, 10, 11}
+
+
+def test_describe_resource(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["describe-resource"].run(shared_store, {"resource": [BASE + "cluster/biocat"]})
+    assert isinstance(result, GraphResult)
+    text = result.graph.serialize(format="nt")
+    assert "BioRegion of Catalonia" in text  # its description
+    assert "attributionCandidate" in text  # the unattributed response points to it
