@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -141,27 +142,49 @@ def _expand_prefixed(value: str) -> str | None:
 AMBIGUOUS = URIRef("urn:clusterkg:ambiguous")
 
 
+INTERNAL_QUERIES = Path(__file__).parent / "sparql"
+
+
+@cache
+def _internal(name: str) -> SavedQuery:
+    return load_query(INTERNAL_QUERIES / f"{name}.rq")
+
+
+def _member_rows(store: Store, param: Param) -> list[dict]:
+    """The members of the param's class or scheme, with every name they go by."""
+    if param.member_of_class or param.member_of_scheme == "*":
+        cls = param.member_of_class or "http://www.w3.org/2004/02/skos/core#Concept"
+        result = _internal("members-of-class").run(store, {"class": [cls]})
+    else:
+        result = _internal("members-of-scheme").run(store, {"scheme": [str(param.member_of_scheme)]})
+    assert isinstance(result, SelectResult)
+    return result.rows
+
+
+def choices(store: Store, param: Param) -> list[tuple[str, str]]:
+    """(IRI, label) of the values a class- or scheme-constrained IRI parameter accepts, by label."""
+    if not (param.member_of_class or param.member_of_scheme):
+        return [(a, a) for a in param.allowed]
+    labels: dict[str, str] = {}
+    for row in _member_rows(store, param):
+        member = row["m"]
+        if isinstance(member, URIRef):
+            label = str(row.get("pref", "")) or str(member)
+            if str(member) not in labels or len(label) < len(labels[str(member)]):
+                labels[str(member)] = label
+    return sorted(labels.items(), key=lambda item: (item[1].lower(), item[0]))
+
+
 def _members(store: Store, param: Param) -> dict[str, URIRef]:
     """Keys by which a member of the param's class or scheme may be named -> its IRI.
 
     A key that names several members (a shared label, or the local name "other") maps to
     ``AMBIGUOUS`` so that the user is asked to be precise instead of getting a guess.
     """
-    if param.member_of_class:
-        pattern = f"?m a <{param.member_of_class}> ."
-    elif param.member_of_scheme == "*":
-        pattern = "?m a <http://www.w3.org/2004/02/skos/core#Concept> ."
-    else:
-        pattern = f"?m <http://www.w3.org/2004/02/skos/core#inScheme> <{param.member_of_scheme}> ."
-    result = store.query(
-        "SELECT ?m ?key WHERE { " + pattern + " OPTIONAL { { ?m <http://www.w3.org/2004/02/skos/core#prefLabel> ?key } "
-        "UNION { ?m <http://www.w3.org/2004/02/skos/core#altLabel> ?key } "
-        "UNION { ?m <http://www.w3.org/2000/01/rdf-schema#label> ?key } "
-        "UNION { ?m <https://w3id.org/clusterkg/ontology#questionNumber> ?key } } }")
-    assert isinstance(result, SelectResult)
+    rows = _member_rows(store, param)
     exact: dict[str, URIRef] = {}
     loose: dict[str, set[URIRef]] = {}
-    for row in result.rows:
+    for row in rows:
         member = row["m"]
         if not isinstance(member, URIRef):
             continue

@@ -21,9 +21,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         app.config.update(config)
     app.extensions["clusterkg"] = ServiceState(settings, store or open_store(settings))
 
-    from service import api, errors, sparql
+    from service import api, errors, linkeddata, pages, security, sparql
+    from service.links import href
 
     errors.register(app)
+    security.register(app)
+    app.add_template_filter(href, "href")
+    app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(linkeddata.blueprint)
     return app

@@ -1,10 +1,10 @@
-"""Errors as clear JSON (or text) answers; never a traceback to a client."""
+"""Errors as clear answers: JSON for API clients, a page for browsers; never a traceback."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from graph.queries import ParameterError
@@ -13,10 +13,23 @@ from service.negotiation import NotAcceptable
 
 log = logging.getLogger("clusterkg.service")
 
+TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+          406: "Not acceptable", 413: "Too large", 415: "Unsupported media type", 500: "Internal error"}
+
+
+def _wants_page() -> bool:
+    if request.path.startswith(("/api/", "/sparql")) or request.args.get("format"):
+        return False
+    accept = request.accept_mimetypes
+    return accept.best_match(["application/json", "text/html"]) == "text/html" and \
+        accept["text/html"] > accept["application/json"]
+
 
 def _error(status: int, message: str, **extra: object):
-    body = {"error": message, "status": status, **extra}
-    return jsonify(body), status
+    if _wants_page():
+        return render_template("error.html", status=status, title=TITLES.get(status, "Error"),
+                               message=message, data=None), status
+    return jsonify({"error": message, "status": status, **extra}), status
 
 
 def register(app: Flask) -> None:

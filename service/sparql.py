@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request
 
+from graph.namespaces import CKG, PREFIXES, VOCAB
 from graph.sparql_text import query_form
 from service.negotiation import GRAPH_TYPES, JSONLD, NTRIPLES, TURTLE, choose, render_result
 from service.state import state
@@ -54,6 +55,8 @@ def endpoint():
             abort(400, description=f"{param} is not supported: the default graph is the union of all graphs; "
                                    "use FROM or GRAPH in the query")
     text = _query_text()
+    if request.method == "GET" and (request.args.get("editor") or not (text or "").strip()) and _wants_html():
+        return editor_page(text or "")
     if text is None or not text.strip():
         return _cors(service_description())
     if len(text) > MAX_QUERY_LENGTH:
@@ -63,6 +66,30 @@ def endpoint():
                                "updates are refused (the endpoint is read-only)")
     result = state().store.query(text)
     return _cors(render_result(result, request))
+
+
+def _wants_html() -> bool:
+    accept = request.accept_mimetypes
+    return accept.best_match(["text/html", "text/turtle", "application/sparql-results+json"]) == "text/html" \
+        and accept["text/html"] > accept["text/turtle"]
+
+
+def editor_page(query: str):
+    """The query editor for browsers: examples are the saved queries with their defaults bound."""
+    queries = state().queries
+    examples = {}
+    for name, q in queries.items():
+        try:
+            examples[name] = q.bind(state().store, {})
+        except ValueError:
+            continue  # a query whose parameters have no defaults is not an example
+    prefixes = "\n".join(f"PREFIX {p}: <{ns}>" for p, ns in PREFIXES.items())
+    base = state().settings.base_iri
+    client = {"examples": examples, "prefixes": prefixes,
+              "spaces": [[base, "/data/"], [str(VOCAB), "/vocab/"], [str(CKG), "/ontology#"]]}
+    data = {"endpoint": request.base_url, "query": query or examples.get("clusters-sharing", ""),
+            "examples": [{"name": n, "summary": queries[n].summary} for n in examples], "client": client}
+    return render_template("sparql.html", data=data, nav="sparql")
 
 
 def service_description() -> Response:

@@ -423,3 +423,14 @@ def test_describe_resource(shared_store: EmbeddedStore, queries: dict[str, Saved
     text = result.graph.serialize(format="nt")
     assert "BioRegion of Catalonia" in text  # its description
     assert "attributionCandidate" in text  # the unattributed response points to it
+
+
+def test_named_graphs(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["named-graphs"].run(shared_store, {})
+    graphs = {str(r["graph"]).removeprefix(BASE): int(r["triples"]) for r in result.rows}  # type: ignore[union-attr]
+    # the ontology, nine vocabulary files plus the questionnaire, and the D2.3 import
+    assert set(graphs) == {"graph/ontology", "graph/import/bioman4r2-d2.3", *(
+        f"graph/vocab/{n}" for n in ("digital-challenges", "geographic-coverage", "green-challenges", "kpi-categories",
+                                     "management-skills", "questionnaire", "resilience-challenges",
+                                     "respondent-positions", "strategic-priorities", "themes"))}
+    assert sum(graphs.values()) == len(shared_store.dataset())

@@ -1,0 +1,201 @@
+"""Linked data: every IRI of the data and the vocabularies dereferences here, as HTML for
+browsers and as Turtle, JSON-LD, N-Triples or RDF/XML by content negotiation; plus the
+ontology (HTML documentation and Turtle) and a VoID description of the dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, render_template, request
+from rdflib import Graph, Literal, URIRef
+
+from graph.config import ONTOLOGY_FILE
+from graph.namespaces import CKG, DCTERMS, OWL, PREFIXES, RDF, RDFS, SKOS
+from graph.results import GraphResult
+from service import viewmodels as vm
+from service.links import ONTOLOGY_IRI, href, iri_for_path
+from service.negotiation import FORMAT_ALIASES, JSONLD, NTRIPLES, RDFXML, TURTLE
+from service.state import state
+
+blueprint = Blueprint("linkeddata", __name__)
+
+RDF_TYPES = [TURTLE, JSONLD, NTRIPLES, RDFXML]
+RDFLIB_FORMAT = {TURTLE: "turtle", JSONLD: "json-ld", NTRIPLES: "nt", RDFXML: "xml"}
+VOID = "http://rdfs.org/ns/void#"
+
+
+def _representation() -> str:
+    """'html', 'json' or an RDF media type, from ?format= or the Accept header."""
+    fmt = request.args.get("format")
+    if fmt:
+        if fmt in ("html", "json"):
+            return fmt
+        wanted = FORMAT_ALIASES.get(fmt)
+        if wanted in RDF_TYPES:
+            return wanted
+        abort(406, description="format must be html, json, ttl, jsonld, nt or rdfxml")
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", *RDF_TYPES], default="text/html")
+    if best == "text/html" or request.accept_mimetypes.best in (None, "*/*"):
+        return "html"
+    return "json" if best == "application/json" else best
+
+
+def _rdf_response(graph: Graph, media_type: str) -> Response:
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns)
+    body = graph.serialize(format=RDFLIB_FORMAT[media_type])
+    response = Response(body, mimetype=media_type)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _describe(iri: str) -> Graph:
+    result = state().queries["describe-resource"].run(state().store, {"resource": [iri]})
+    assert isinstance(result, GraphResult)
+    return result.graph
+
+
+def _resource_rows(graph: Graph, iri: str) -> dict[str, Any]:
+    subject = URIRef(iri)
+    out, incoming = [], []
+    for p, o in sorted(graph.predicate_objects(subject), key=lambda po: (str(po[0]), str(po[1]))):
+        label = graph.value(o, SKOS.prefLabel) if isinstance(o, URIRef) else None
+        out.append({"predicate": _short(p), "predicate_href": href(p), "value": str(label or o),
+                    "href": href(o) if isinstance(o, URIRef) else None,
+                    "lang": o.language if isinstance(o, Literal) else None})
+    for s, p in sorted(graph.subject_predicates(subject), key=lambda sp: (str(sp[1]), str(sp[0]))):
+        incoming.append({"subject": str(s), "href": href(s), "predicate": _short(p), "predicate_href": href(p)})
+    label = graph.value(subject, SKOS.prefLabel) or graph.value(subject, RDFS.label) or iri
+    types = [_short(t) for t in graph.objects(subject, RDF.type)]
+    return {"iri": iri, "label": str(label), "types": types, "triples": out, "incoming": incoming}
+
+
+def _short(term: object) -> str:
+    text = str(term)
+    for prefix, ns in PREFIXES.items():
+        if text.startswith(ns) and len(text) > len(ns):
+            return f"{prefix}:{text[len(ns):]}"
+    return text
+
+
+def _resource(iri: str):
+    graph = _describe(iri)
+    if not len(graph):
+        abort(404, description=f"nothing is known of <{iri}>")
+    representation = _representation()
+    if representation in RDF_TYPES:
+        return _rdf_response(graph, representation)
+    subject = URIRef(iri)
+    types = set(graph.objects(subject, RDF.type))
+    if CKG.Cluster in types:
+        data, template = vm.cluster(iri), "cluster.html"
+    elif SKOS.Concept in types:
+        data, template = vm.concept(iri), "concept.html"
+    else:
+        data, template = _resource_rows(graph, iri), "resource.html"
+    if representation == "json":
+        return jsonify(data)
+    response = Response(render_template(template, data=data, iri=iri, rdf_links=_rdf_links()))
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _rdf_links() -> dict[str, str]:
+    base = request.path
+    return {"Turtle": f"{base}?format=ttl", "JSON-LD": f"{base}?format=jsonld", "N-Triples": f"{base}?format=nt"}
+
+
+@blueprint.get("/data/<path:rest>")
+def data_resource(rest: str):
+    return _resource(iri_for_path("data", rest))
+
+
+@blueprint.get("/vocab/<path:rest>")
+def vocab_resource(rest: str):
+    return _resource(iri_for_path("vocab", rest))
+
+
+@blueprint.get("/resource")
+def any_resource():
+    iri = request.args.get("iri", "")
+    if not iri.startswith(("http://", "https://", "urn:")):
+        abort(400, description="give the resource's IRI as ?iri=")
+    return _resource(iri)
+
+
+# -- the ontology -------------------------------------------------------------------------------------
+def ontology_docs() -> dict[str, Any]:
+    graph = Graph().parse(ONTOLOGY_FILE)
+
+    def terms(kind: URIRef) -> list[dict[str, Any]]:
+        out = []
+        for term in sorted(graph.subjects(RDF.type, kind), key=str):
+            if not str(term).startswith(str(CKG)):
+                continue
+            out.append({
+                "id": str(term)[len(str(CKG)):], "iri": str(term), "label": str(graph.value(term, RDFS.label) or ""),
+                "definition": str(graph.value(term, SKOS.definition) or ""),
+                "super": [{"label": _short(x), "href": href(x)} for x in graph.objects(term, RDFS.subClassOf)]
+                + [{"label": _short(x), "href": href(x)} for x in graph.objects(term, RDFS.subPropertyOf)],
+                "domain": [{"label": _short(x), "href": href(x)} for x in graph.objects(term, RDFS.domain)],
+                "range": [{"label": _short(x), "href": href(x)} for x in graph.objects(term, RDFS.range)],
+            })
+        return out
+
+    meta = URIRef(ONTOLOGY_IRI)
+    return {"iri": ONTOLOGY_IRI, "title": str(graph.value(meta, DCTERMS.title) or ""),
+            "description": " ".join(str(graph.value(meta, DCTERMS.description) or "").split()),
+            "version": str(graph.value(meta, OWL.versionInfo) or ""),
+            "classes": terms(OWL.Class), "object_properties": terms(OWL.ObjectProperty),
+            "datatype_properties": terms(OWL.DatatypeProperty)}
+
+
+@blueprint.get("/ontology")
+def ontology():
+    representation = _representation()
+    if representation in RDF_TYPES:
+        if representation == TURTLE:
+            return Response(ONTOLOGY_FILE.read_text(encoding="utf-8"), mimetype=TURTLE)
+        return _rdf_response(Graph().parse(ONTOLOGY_FILE), representation)
+    data = ontology_docs()
+    if representation == "json":
+        return jsonify(data)
+    return render_template("ontology.html", data=data, rdf_links=_rdf_links(), nav="vocab")
+
+
+# -- VoID ---------------------------------------------------------------------------------------------
+def void_graph() -> Graph:
+    g = Graph()
+    g.bind("void", VOID)
+    base = state().settings.base_iri
+    dataset = URIRef(base + "dataset")
+    g.add((dataset, RDF.type, URIRef(VOID + "Dataset")))
+    g.add((dataset, DCTERMS.title, Literal("clusterkg: cluster-manager surveys as a knowledge graph", lang="en")))
+    g.add((dataset, URIRef(VOID + "sparqlEndpoint"), URIRef(request.url_root + "sparql")))
+    g.add((dataset, URIRef(VOID + "uriSpace"), Literal(base)))
+    g.add((dataset, URIRef(VOID + "vocabulary"), URIRef(str(CKG))))
+    for ns in (SKOS, "http://www.w3.org/ns/org#", "http://www.w3.org/ns/prov#", DCTERMS):
+        g.add((dataset, URIRef(VOID + "vocabulary"), URIRef(str(ns))))
+    total = 0
+    for row in vm.rows("named-graphs"):
+        subset = URIRef(row["graph"] + "#void")
+        g.add((dataset, URIRef(VOID + "subset"), subset))
+        g.add((subset, RDF.type, URIRef(VOID + "Dataset")))
+        g.add((subset, URIRef("http://www.w3.org/ns/sparql-service-description#name"), URIRef(row["graph"])))
+        g.add((subset, URIRef(VOID + "triples"), Literal(int(row["triples"]))))
+        total += int(row["triples"])
+    g.add((dataset, URIRef(VOID + "triples"), Literal(total)))
+    summary = vm.rows("dataset-summary")
+    for row in summary:
+        if row.get("document"):
+            g.add((dataset, DCTERMS.source, URIRef(row["document"])))
+    if summary:
+        g.add((dataset, URIRef(VOID + "entities"), Literal(int(summary[0]["clusters"]))))
+    return g
+
+
+@blueprint.get("/void")
+@blueprint.get("/.well-known/void")
+def void():
+    representation = _representation()
+    return _rdf_response(void_graph(), representation if representation in RDF_TYPES else TURTLE)

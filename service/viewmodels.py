@@ -1,0 +1,327 @@
+"""The data of each page, built from saved queries only: plain dicts that the HTML templates render
+and that ``?format=json`` returns as they are (every page is also data, as in Datasette).
+
+Templates hold no logic: grouping, ordering and chart geometry happen here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import urlencode
+
+from graph.namespaces import QUESTION, VOCAB
+from graph.queries import choices
+from graph.results import GraphResult, SelectResult
+from service.links import href
+from service.state import state
+
+FIGURES = {1: 7, 2: 8, 3: 9, 4: 10, 5: 11}  # catalogue figure -> question
+THEMES_SCHEME = str(VOCAB["themes"])
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def rows(name: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of a saved SELECT query as plain Python values."""
+    values = {k: (v if isinstance(v, list) else [v]) for k, v in params.items() if v not in (None, "", [])}
+    result = state().queries[name].run(state().store, {k: [str(x) for x in v] for k, v in values.items()})
+    assert isinstance(result, SelectResult), name
+    return [{k: _plain(v) for k, v in row.items()} for row in result.as_python()]
+
+
+def api_url(name: str, **params: Any) -> str:
+    pairs = [(k, str(x)) for k, v in params.items() if v not in (None, "")
+             for x in (v if isinstance(v, list) else [v])]
+    return f"/api/queries/{name}" + (f"?{urlencode(pairs)}" if pairs else "")
+
+
+# -- home ----------------------------------------------------------------------------------------
+def concept_choices() -> list[dict[str, Any]]:
+    """Concepts grouped by scheme (themes first) for the headline question's selects."""
+    groups: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    for row in rows("schemes"):
+        if row["scheme"] in (str(VOCAB["respondent-positions"]), str(VOCAB["geographic-coverage"])):
+            continue
+        group = groups.setdefault(row["scheme"], {"scheme": row["scheme"], "label": row["schemeLabel"],
+                                                  "options": []})
+        group["options"].append({"iri": row["concept"], "label": row["conceptLabel"]})
+    ordered = sorted(groups.values(), key=lambda g: (g["scheme"] != THEMES_SCHEME, g["label"]))
+    return ordered
+
+
+def home() -> dict[str, Any]:
+    summary = rows("dataset-summary")
+    documents = [{"iri": r["document"], "href": href(r["document"]), "title": r.get("documentTitle"),
+                  "identifier": r.get("identifier"), "issued": r.get("issued"), "author": r.get("author")}
+                 for r in summary if r.get("document")]
+    counts = {k: summary[0][k] for k in ("clusters", "responses", "answers", "kpis", "statements", "surveys")} \
+        if summary else {}
+    default = state().queries["clusters-sharing"].param("concept").default
+    return {"counts": counts, "documents": documents, "choices": concept_choices(),
+            "selected": list(default), "api": api_url("dataset-summary")}
+
+
+def share(concepts: list[str]) -> dict[str, Any]:
+    """The headline question: which clusters share every one of these concepts, and how."""
+    found = rows("clusters-sharing", concept=concepts)
+    resolved = [{"iri": c, "href": href(c), "label": _label_of(c)} for c in concepts]
+    evidence: dict[str, list[dict[str, Any]]] = {r["cluster"]: [] for r in found}
+    for concept in concepts:
+        for row in rows("concept-clusters", concept=concept):
+            if row.get("cluster") in evidence:
+                evidence[row["cluster"]].append({
+                    "concept": _label_of(concept), "question": row["questionNumber"],
+                    "option": row["optionLabel"], "heading": row.get("heading"),
+                    "statement": row.get("statement"), "section": row.get("sectionLabel")})
+    return {"concepts": resolved,
+            "clusters": [{"iri": r["cluster"], "href": href(r["cluster"]), "label": r["clusterLabel"],
+                          "evidence": evidence[r["cluster"]]} for r in found],
+            "choices": concept_choices(), "selected": concepts,
+            "api": api_url("clusters-sharing", concept=concepts), "query": "clusters-sharing"}
+
+
+def _label_of(concept: str) -> str:
+    details = rows("concept-details", concept=concept)
+    return details[0]["label"] if details else concept
+
+
+# -- clusters ----------------------------------------------------------------------------------
+def clusters() -> dict[str, Any]:
+    return {"clusters": [{**r, "href": href(r["cluster"])} for r in rows("clusters")], "api": api_url("clusters")}
+
+
+def cluster(iri: str) -> dict[str, Any]:
+    facts = rows("cluster-details", cluster=iri)
+    name = next((f["value"] for f in facts if f["factLabel"] == "prefLabel"), iri)
+    shown = [{"label": f["factLabel"], "value": f.get("valueLabel") or f["value"],
+              "href": href(f["value"]) if f.get("valueLabel") else None, "section": f.get("sectionLabel"),
+              "section_href": href(f["section"]) if f.get("section") else None}
+             for f in facts if f["factLabel"] != "prefLabel"]
+    questions: OrderedDict[int, dict[str, Any]] = OrderedDict()
+    for row in rows("cluster-profile", cluster=iri):
+        q = questions.setdefault(row["questionNumber"], {"number": row["questionNumber"],
+                                                          "label": row["questionLabel"], "answers": []})
+        q["answers"].append({"option": row["optionLabel"], "option_href": href(row["option"]),
+                             "other": row.get("otherText"), "heading": row.get("heading"),
+                             "statement": row.get("statement"), "section": row.get("sectionLabel"),
+                             "section_href": href(row["section"]) if row.get("section") else None,
+                             "href": href(row["answer"])})
+    kpis: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    for row in rows("kpis-by-category", cluster=iri):
+        group = kpis.setdefault(row["category"], {"label": row["categoryLabel"], "href": href(row["category"]),
+                                                  "kpis": []})
+        group["kpis"].append(row["kpiText"])
+    similar = [{"label": r["otherLabel"], "href": href(r["other"]), "shared": r["shared"],
+                "jaccard": round(float(r["jaccard"]), 2)} for r in rows("similar-clusters", cluster=iri)]
+    candidates = [r for r in _candidate_notes(iri)]
+    return {"iri": iri, "name": name, "facts": shown, "questions": list(questions.values()),
+            "priorities": questions.get(11, {}).get("answers", []), "kpis": list(kpis.values()),
+            "similar": similar, "candidates": candidates,
+            "downloads": {"Turtle": api_url("cluster-subgraph", cluster=iri, format="ttl"),
+                          "JSON-LD": api_url("cluster-subgraph", cluster=iri, format="jsonld")},
+            "api": api_url("cluster-profile", cluster=iri)}
+
+
+def _candidate_notes(iri: str) -> list[dict[str, Any]]:
+    """Responses the source does not attribute, for which this cluster is a candidate."""
+    result = state().queries["describe-resource"].run(state().store, {"resource": [iri]})
+    assert isinstance(result, GraphResult)
+    from graph.namespaces import CKG, RDFS
+
+    notes = []
+    for response in result.graph.subjects(CKG.attributionCandidate, None):
+        if str(response) == iri:
+            continue
+        notes.append({"href": href(response), "label": str(result.graph.value(response, RDFS.label) or response)})
+    return notes
+
+
+# -- vocabularies ----------------------------------------------------------------------------------
+def vocabularies() -> dict[str, Any]:
+    schemes: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    for row in rows("schemes"):
+        s = schemes.setdefault(row["scheme"], {"iri": row["scheme"], "href": href(row["scheme"]),
+                                               "label": row["schemeLabel"], "question": row.get("question"),
+                                               "concepts": []})
+        s["concepts"].append({"label": row["conceptLabel"], "href": href(row["concept"]),
+                              "themes": row.get("themes") or ""})
+    # the theme tree: each theme with the options (of every question) under it
+    themes = [s for s in schemes.values() if s["iri"] == THEMES_SCHEME]
+    tree = []
+    for theme in (themes[0]["concepts"] if themes else []):
+        tree.append({**theme, "options": []})
+    by_label = {t["label"]: t for t in tree}
+    for s in schemes.values():
+        if s["iri"] == THEMES_SCHEME:
+            continue
+        for c in s["concepts"]:
+            for theme_label in filter(None, (c["themes"] or "").split("; ")):
+                if theme_label in by_label:
+                    by_label[theme_label]["options"].append({**c, "scheme": s["label"]})
+    ordered = sorted(schemes.values(), key=lambda s: (s["question"] is None, s["question"] or 0, s["label"]))
+    return {"schemes": ordered, "theme_tree": tree, "api": api_url("schemes")}
+
+
+def concept(iri: str) -> dict[str, Any]:
+    details = rows("concept-details", concept=iri)
+    if not details:
+        return {}
+    relations: dict[str, list[dict[str, Any]]] = {}
+    for row in details:
+        related = row["related"]
+        relations.setdefault(row["relation"], []).append({
+            "label": row.get("relatedLabel") or related,
+            "href": href(related) if row["relation"] != "altLabel" else None,
+            "scheme": row.get("relatedSchemeLabel")})
+    answers = [{"cluster": r.get("clusterLabel"), "cluster_href": href(r["cluster"]) if r.get("cluster") else None,
+                "response_href": href(r["response"]), "question": r["questionNumber"], "option": r["optionLabel"],
+                "option_href": href(r["option"]), "heading": r.get("heading"), "statement": r.get("statement"),
+                "section": r.get("sectionLabel")} for r in rows("concept-clusters", concept=iri)]
+    clusters = sorted({a["cluster"] for a in answers if a["cluster"]})
+    return {"iri": iri, "label": details[0]["label"], "definition": details[0].get("definition"),
+            "relations": relations, "answers": answers, "clusters": clusters,
+            "share_href": "/share?" + urlencode({"concept": iri}),
+            "api": api_url("concept-clusters", concept=iri)}
+
+
+# -- figures, matrix, network ----------------------------------------------------------------------
+def figure(number: int) -> dict[str, Any]:
+    question = FIGURES[number]
+    data = rows("option-counts", question=question)
+    scheme = next((s for s in vocabularies()["schemes"] if s.get("question") == question), None)
+    caption = _figure_caption(question)
+    top = max([r["responses"] for r in data] + [1])
+    bar_area = 360
+    bars = []
+    for i, r in enumerate(data):
+        bars.append({"label": r["optionLabel"], "href": href(r["option"]), "clusters": r["clusters"],
+                     "responses": r["responses"], "y": 10 + i * 46,
+                     "w_responses": round(bar_area * r["responses"] / top, 1),
+                     "w_clusters": round(bar_area * r["clusters"] / top, 1)})
+    for bar in bars:
+        bar["text_x"] = 12 + max(bar["w_responses"], bar["w_clusters"])
+    return {"number": number, "question": question, "caption": caption, "bars": bars,
+            "height": 20 + 46 * len(bars), "scheme": scheme["label"] if scheme else "",
+            "query": "option-counts", "query_href": f"/queries/option-counts?question={question}",
+            "api": api_url("option-counts", question=question)}
+
+
+def _figure_caption(question: int) -> str:
+    from graph.namespaces import CKG
+    from graph.vocab import option_scheme, terminology
+
+    scheme = option_scheme(QUESTION[str(question)])
+    caption = terminology().value(scheme, CKG.figureCaption) if scheme is not None else None
+    return str(caption) if caption else f"Options of question {question}"
+
+
+def figures() -> dict[str, Any]:
+    return {"figures": [figure(n) for n in FIGURES]}
+
+
+def _filters(question: str | None, theme: str | None) -> dict[str, Any]:
+    param = state().queries["cluster-challenge-matrix"]
+    return {"questions": [{"value": str(q), "label": f"Question {q}"} for q in (7, 8, 9, 10, 11)],
+            "themes": [{"value": iri, "label": label} for iri, label in choices(state().store, param.param("theme"))],
+            "question": question, "theme": theme}
+
+
+def matrix(question: str | None, theme: str | None) -> dict[str, Any]:
+    if not question and not theme:
+        question = "8"
+    data = rows("cluster-challenge-matrix", question=question, theme=theme)
+    if question and not theme:
+        columns = [{"iri": r["option"], "label": r["optionLabel"], "href": href(r["option"])}
+                   for r in rows("option-counts", question=question)]
+    else:
+        seen: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        for r in data:
+            seen.setdefault(r["option"], {"iri": r["option"], "label": r["optionLabel"], "href": href(r["option"])})
+        columns = list(seen.values())
+    cells = {(r["cluster"], r["option"]): r["statements"] for r in data}
+    clusters_ = [{"iri": c["cluster"], "label": c["clusterLabel"], "href": c["href"]} for c in clusters()["clusters"]]
+    table = []
+    for c in clusters_:
+        row_cells = []
+        for col in columns:
+            n = cells.get((c["iri"], col["iri"]), 0)
+            row_cells.append({"n": n, "level": min(n, 2), "title": f"{c['label']} — {col['label']}: "
+                              + (f"{n} statement{'s' if n != 1 else ''}" if n else "not chosen")})
+        table.append({**c, "cells": row_cells, "total": sum(1 for x in row_cells if x["n"])})
+    totals = [sum(1 for r in table if r["cells"][i]["n"]) for i in range(len(columns))]
+    return {"columns": columns, "rows": table, "totals": totals, **_filters(question, theme),
+            "api": api_url("cluster-challenge-matrix", question=question, theme=theme),
+            "query_href": "/queries/cluster-challenge-matrix"}
+
+
+def network(question: str | None, theme: str | None, minimum: int = 2) -> dict[str, Any]:
+    data = rows("cluster-challenge-matrix", question=question, theme=theme)
+    per_option: OrderedDict[str, set[str]] = OrderedDict()
+    labels: dict[str, str] = {}
+    for r in data:
+        per_option.setdefault(r["option"], set()).add(r["cluster"])
+        labels[r["option"]] = r["optionLabel"]
+        labels[r["cluster"]] = r["clusterLabel"]
+    shared = [o for o, cs in per_option.items() if len(cs) >= minimum]
+    shared.sort(key=lambda o: (-len(per_option[o]), labels[o]))
+    cluster_ids = sorted({c for o in shared for c in per_option[o]}, key=lambda c: labels[c].lower())
+    left = {c: 40 + i * 60 for i, c in enumerate(cluster_ids)}
+    right = {o: 30 + i * 34 for i, o in enumerate(shared)}
+    height = max([*left.values(), *right.values(), 0]) + 50
+    nodes_left = [{"label": labels[c], "href": href(c), "y": y} for c, y in left.items()]
+    nodes_right = [{"label": labels[o], "href": href(o), "y": y, "n": len(per_option[o])} for o, y in right.items()]
+    edges = [{"y1": left[c], "y2": right[o], "title": f"{labels[c]} — {labels[o]}"}
+             for o in shared for c in sorted(per_option[o])]
+    return {"left": nodes_left, "right": nodes_right, "edges": edges, "height": height, "minimum": minimum,
+            **_filters(question, theme), "api": api_url("cluster-challenge-matrix", question=question, theme=theme)}
+
+
+# -- saved queries -----------------------------------------------------------------------------------
+def queries_index() -> dict[str, Any]:
+    return {"queries": [{"name": q.name, "summary": q.summary, "tags": list(q.tags), "href": f"/queries/{q.name}",
+                         "params": [p.name for p in q.params]} for q in state().queries.values()],
+            "api": "/api/queries"}
+
+
+def query_page(name: str, args: dict[str, list[str]]) -> dict[str, Any]:
+    query = state().queries[name]
+    form = []
+    for p in query.params:
+        options = choices(state().store, p) if (p.member_of_class or p.member_of_scheme or p.allowed) else []
+        given = [v for v in args.get(p.name, []) if v]
+        values = given or list(p.default)
+        form.append({"name": p.name, "type": p.type, "required": p.required, "repeatable": p.repeatable,
+                     "description": p.description, "values": values,
+                     "options": [{"value": v, "label": lab, "selected": v in values} for v, lab in options],
+                     "input": "select" if options else ("number" if p.type == "integer" else "text")})
+    params = {p["name"]: p["values"] for p in form if p["values"]}
+    result = query.run(state().store, params)
+    bound = query.bind(state().store, params)
+    table: dict[str, Any] | None = None
+    graph_size = None
+    if isinstance(result, SelectResult):
+        table = {"columns": result.variables,
+                 "rows": [[{"text": str(row[v]) if v in row else "", "href": href(row[v])
+                            if v in row and str(row[v]).startswith(("http://", "https://")) else None}
+                           for v in result.variables] for row in result.rows]}
+    elif isinstance(result, GraphResult):
+        graph_size = len(result.graph)
+    editor = "/sparql?" + urlencode({"editor": "1", "query": bound})
+    return {"name": name, "summary": query.summary, "description": query.description, "tags": list(query.tags),
+            "form": form, "table": table, "graph_size": graph_size, "sparql": query.text,
+            "editor_href": editor, "api": api_url(name, **params),
+            "downloads": ({"CSV": api_url(name, **params, format="csv"), "JSON": api_url(name, **params, format="json")}
+                          if table is not None else
+                          {"Turtle": api_url(name, **params, format="ttl"),
+                           "JSON-LD": api_url(name, **params, format="jsonld")})}
