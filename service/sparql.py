@@ -80,7 +80,10 @@ def editor_page(query: str):
     examples = {}
     for name, q in queries.items():
         try:
-            examples[name] = q.bind(state().store, {})
+            bound = q.bind(state().store, {})
+            # the #+ decorators are metadata for the loader, not for someone editing the query
+            lines = [line for line in bound.splitlines() if not line.startswith("#+")]
+            examples[name] = "\n".join(lines).strip() + "\n"
         except ValueError:
             continue  # a query whose parameters have no defaults is not an example
     prefixes = "\n".join(f"PREFIX {p}: <{ns}>" for p, ns in PREFIXES.items())

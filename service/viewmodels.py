@@ -12,9 +12,12 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlencode
 
+from rdflib import URIRef
+
 from graph.namespaces import QUESTION, VOCAB
-from graph.queries import choices
+from graph.queries import choices, resolve_values
 from graph.results import GraphResult, SelectResult
+from graph.vocab import is_other_option
 from service.links import href
 from service.state import state
 
@@ -103,11 +106,11 @@ def clusters() -> dict[str, Any]:
 
 def cluster(iri: str) -> dict[str, Any]:
     facts = rows("cluster-details", cluster=iri)
-    name = next((f["value"] for f in facts if f["factLabel"] == "prefLabel"), iri)
+    name = next((f["value"] for f in facts if f["fact"].endswith("#prefLabel")), iri)
     shown = [{"label": f["factLabel"], "value": f.get("valueLabel") or f["value"],
               "href": href(f["value"]) if f.get("valueLabel") else None, "section": f.get("sectionLabel"),
               "section_href": href(f["section"]) if f.get("section") else None}
-             for f in facts if f["factLabel"] != "prefLabel"]
+             for f in facts if f["fact"] != "http://www.w3.org/2004/02/skos/core#prefLabel"]
     questions: OrderedDict[int, dict[str, Any]] = OrderedDict()
     for row in rows("cluster-profile", cluster=iri):
         q = questions.setdefault(row["questionNumber"], {"number": row["questionNumber"],
@@ -273,18 +276,24 @@ def network(question: str | None, theme: str | None, minimum: int = 2) -> dict[s
         per_option.setdefault(r["option"], set()).add(r["cluster"])
         labels[r["option"]] = r["optionLabel"]
         labels[r["cluster"]] = r["clusterLabel"]
-    shared = [o for o, cs in per_option.items() if len(cs) >= minimum]
+    # "Other" answers of different clusters are different free texts, not a shared challenge
+    shared = [o for o, cs in per_option.items() if len(cs) >= minimum and not is_other_option(URIRef(o))]
     shared.sort(key=lambda o: (-len(per_option[o]), labels[o]))
     cluster_ids = sorted({c for o in shared for c in per_option[o]}, key=lambda c: labels[c].lower())
     left = {c: 40 + i * 60 for i, c in enumerate(cluster_ids)}
     right = {o: 30 + i * 34 for i, o in enumerate(shared)}
     height = max([*left.values(), *right.values(), 0]) + 50
     nodes_left = [{"label": labels[c], "href": href(c), "y": y} for c, y in left.items()]
-    nodes_right = [{"label": labels[o], "href": href(o), "y": y, "n": len(per_option[o])} for o, y in right.items()]
+    nodes_right = [{"label": _shorten(labels[o]), "full": labels[o], "href": href(o), "y": y, "n": len(per_option[o])}
+                   for o, y in right.items()]
     edges = [{"y1": left[c], "y2": right[o], "title": f"{labels[c]} — {labels[o]}"}
              for o in shared for c in sorted(per_option[o])]
     return {"left": nodes_left, "right": nodes_right, "edges": edges, "height": height, "minimum": minimum,
             **_filters(question, theme), "api": api_url("cluster-challenge-matrix", question=question, theme=theme)}
+
+
+def _shorten(text: str, limit: int = 58) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # -- saved queries -----------------------------------------------------------------------------------
@@ -301,6 +310,9 @@ def query_page(name: str, args: dict[str, list[str]]) -> dict[str, Any]:
         options = choices(state().store, p) if (p.member_of_class or p.member_of_scheme or p.allowed) else []
         given = [v for v in args.get(p.name, []) if v]
         values = given or list(p.default)
+        if options and values and (p.member_of_class or p.member_of_scheme):
+            # "9", "medicen" or a label select the matching IRI in the form
+            values = [str(term) for term in resolve_values(state().store, p, values)]
         form.append({"name": p.name, "type": p.type, "required": p.required, "repeatable": p.repeatable,
                      "description": p.description, "values": values,
                      "options": [{"value": v, "label": lab, "selected": v in values} for v, lab in options],

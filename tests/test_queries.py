@@ -387,7 +387,7 @@ def test_cluster_details(shared_store: EmbeddedStore, queries: dict[str, SavedQu
     assert facts["size statement"].startswith("more than 90 enterprises")
     assert facts["coordinated by"] == "Turku Science Park Ltd"
     assert all(str(r["sectionLabel"]).startswith("D2.3 section 2") for r in result.rows  # type: ignore[union-attr]
-               if str(r["factLabel"]) != "editorialNote")
+               if str(r["factLabel"]) != "editorial note")
 
 
 def test_concept_details(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
