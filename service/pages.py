@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
 
 from service import viewmodels as vm
 from service.state import state
@@ -30,6 +30,11 @@ def page(template: str, data: dict[str, Any], **extra: Any):
 @blueprint.get("/")
 def home():
     return page("home.html", vm.home(), nav="home")
+
+
+@blueprint.get("/favicon.ico")
+def favicon():
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")
 
 
 @blueprint.get("/share")
