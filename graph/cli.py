@@ -305,13 +305,22 @@ def export_cmd(ctx: click.Context, fmt: str, output: Path | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
-def serve_cmd(ctx: click.Context, host: str, port: int, threads: int) -> None:
+@click.option("--admin-token-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="File holding the maintainer token that enables writes [or env CLUSTERKG_ADMIN_TOKEN].")
+def serve_cmd(ctx: click.Context, host: str, port: int, threads: int, admin_token_file: Path | None) -> None:
     """Run the web service on a production WSGI server (waitress); on an empty store, `init` first."""
+    import dataclasses
+
     import waitress
 
     from service import create_app
 
     settings = _settings(ctx)
+    if admin_token_file is not None:
+        token = admin_token_file.read_text(encoding="utf-8").strip()
+        if len(token) < 16:
+            raise CLIError("the maintainer token must be at least 16 characters long")
+        settings = dataclasses.replace(settings, admin_token=token)
     try:
         store = open_store(settings)
     except StoreError as exc:

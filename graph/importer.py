@@ -69,6 +69,27 @@ class ImportInfo:
     triples: int
 
 
+def store_context(store: Store, graph: Graph) -> Graph:
+    """What the shapes need from the store: the types, titles and names of resources ``graph``
+    refers to but does not describe (an existing survey, cluster or document)."""
+    referenced = {o for p in (CKG.survey, CKG.respondingCluster, CKG.attributionCandidate, CKG.reportedIn)
+                  for o in graph.objects(None, p) if isinstance(o, URIRef)}
+    described = set(graph.subjects(RDF.type, None))
+    wanted = sorted(referenced - described)
+    context = Graph()
+    if not wanted:
+        return context
+    values = " ".join(f"<{iri}>" for iri in wanted)  # minted or parsed IRIs, never user text
+    result = store.query(
+        "SELECT ?s ?p ?o WHERE { VALUES ?s { " + values + " } "
+        "VALUES ?p { <" + str(RDF.type) + "> <" + str(DCTERMS.title) + "> <" + str(SKOS.prefLabel) + "> } "
+        "?s ?p ?o }")
+    assert isinstance(result, SelectResult)
+    for row in result.rows:
+        context.add((row["s"], row["p"], row["o"]))
+    return context
+
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -105,31 +126,10 @@ class Importer:
         return {normalise_label(str(r["l"])): r["c"] for r in result.rows}  # type: ignore[misc]
 
     # -- validating --------------------------------------------------------------------------------
-    def _context(self, graph: Graph) -> Graph:
-        """What the shapes need from the store: the types, titles and names of resources the
-        import refers to but does not describe (an existing survey, cluster or document)."""
-        referenced = {o for p in (CKG.survey, CKG.respondingCluster, CKG.attributionCandidate,
-                                  CKG.reportedIn)
-                      for o in graph.objects(None, p) if isinstance(o, URIRef)}
-        described = {s for s in graph.subjects(RDF.type, None)}
-        wanted = sorted(referenced - described)
-        context = Graph()
-        if not wanted:
-            return context
-        values = " ".join(f"<{iri}>" for iri in wanted)  # minted or parsed IRIs, never user text
-        result = self.store.query(
-            "SELECT ?s ?p ?o WHERE { VALUES ?s { " + values + " } "
-            "VALUES ?p { <" + str(RDF.type) + "> <" + str(DCTERMS.title) + "> <" + str(SKOS.prefLabel) + "> } "
-            "?s ?p ?o }")
-        assert isinstance(result, SelectResult)
-        for row in result.rows:
-            context.add((row["s"], row["p"], row["o"]))
-        return context
-
     def validate(self, prepared: Prepared, import_id: str | None = None) -> ValidationReport:
         data = Graph()
         data += prepared.graph
-        data += self._context(prepared.graph)
+        data += store_context(self.store, prepared.graph)
         report = validate_graph(data, prepared.origins)
         report.violations.extend(self._conflicts(prepared, import_id or self.import_id_for(prepared)))
         return report

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+
 from flask import Flask
 
 from graph.config import Settings
@@ -16,12 +19,17 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.config.update(MAX_CONTENT_LENGTH=32 * 1024 * 1024)
+    app.config.update(
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,  # uploads and request bodies
+        SECRET_KEY=os.environ.get("CLUSTERKG_SECRET_KEY") or secrets.token_hex(32),  # signs the CSRF session
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+    )
     if config:
         app.config.update(config)
     app.extensions["clusterkg"] = ServiceState(settings, store or open_store(settings))
 
-    from service import api, errors, linkeddata, pages, security, sparql
+    from service import admin, api, errors, linkeddata, pages, security, sparql
     from service.links import href
 
     errors.register(app)
@@ -31,4 +39,5 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     app.register_blueprint(api.blueprint)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(linkeddata.blueprint)
+    app.register_blueprint(admin.blueprint)
     return app

@@ -1,0 +1,251 @@
+"""Writes, for maintainers only: an import page, an imports API, the SPARQL 1.1 Graph Store HTTP
+Protocol and SPARQL 1.1 Update. All need the maintainer token the operator configured
+(``CLUSTERKG_ADMIN_TOKEN``); without one configured, every write is refused. Tokens are compared
+in constant time; the import form also carries a CSRF token bound to the session."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import tempfile
+from functools import wraps
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, jsonify, render_template, request, session
+from werkzeug.utils import secure_filename
+
+from graph.importer import Importer, ImportRejected
+from graph.mapping.rdf_file import RDFFormatError, parse_rdf
+from graph.mapping.survey_csv import CSVFormatError
+from graph.writes import GraphWriter, WriteRefused, WriteRejected
+from service.linkeddata import RDF_TYPES, _rdf_response
+from service.negotiation import TURTLE, choose
+from service.state import state
+
+blueprint = Blueprint("admin", __name__)
+
+BODY_FORMATS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
+                "application/rdf+xml": "xml", "application/n-quads": "nquads", "application/trig": "trig"}
+UPLOAD_FORMATS = ["csv", "ttl", "jsonld", "nt", "nq", "trig", "xml"]
+
+
+def token_ok(given: str | None) -> bool:
+    expected = state().settings.admin_token
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def bearer_required(view):
+    """Refuse the request unless it carries ``Authorization: Bearer <maintainer token>``."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not state().settings.admin_token:
+            abort(403, description="writes are disabled: the operator has configured no maintainer token")
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            response = jsonify({"error": "this write needs the maintainer token (Authorization: Bearer …)",
+                                "status": 401})
+            response.status_code = 401
+            response.headers["WWW-Authenticate"] = 'Bearer realm="clusterkg"'
+            return response
+        if not token_ok(given.strip()):
+            abort(403, description="the maintainer token is not valid")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _report_json(report) -> list[dict]:
+    return [v.as_dict() for v in report.violations]
+
+
+# -- import page (browser) -------------------------------------------------------------------------
+def _csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+@blueprint.get("/admin/import")
+def import_page():
+    return render_template("import.html", data={"formats": UPLOAD_FORMATS, "report": None, "outcome": None,
+                                                "enabled": bool(state().settings.admin_token)},
+                           csrf=_csrf_token(), nav="admin")
+
+
+@blueprint.post("/admin/import")
+def import_submit():
+    expected = session.get("csrf")
+    if not expected or not hmac.compare_digest(str(request.form.get("csrf", "")), str(expected)):
+        abort(400, description="the form has expired or was not sent from this site; reload the page and try again")
+    if not state().settings.admin_token:
+        abort(403, description="writes are disabled: the operator has configured no maintainer token")
+    if not token_ok(request.form.get("token")):
+        abort(403, description="the maintainer token is not valid")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        abort(400, description="choose a file to import")
+    commit = request.form.get("action") == "import"
+    data: dict = {"formats": UPLOAD_FORMATS, "report": None, "outcome": None, "enabled": True,
+                  "file": upload.filename, "committed": False}
+    status = 200
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / (secure_filename(upload.filename) or "upload")
+        upload.save(path)
+        importer = Importer(state().store, state().settings)
+        fmt = request.form.get("format") or None
+        try:
+            prepared = importer.prepare_file(path, fmt)
+            report = importer.validate(prepared)
+            data["report"] = {"conforms": report.conforms, "violations": _report_json(report)}
+            if report.conforms and commit:
+                outcome = importer.import_prepared(prepared)
+                data["outcome"] = {"id": outcome.import_id, "status": outcome.status, "triples": outcome.triples}
+                data["committed"] = True
+            elif not report.conforms:
+                status = 422
+        except (CSVFormatError, RDFFormatError) as exc:
+            data["error"] = str(exc)
+            status = 400
+        except ImportRejected as exc:
+            data["report"] = {"conforms": False, "violations": _report_json(exc.report)}
+            status = 422
+    return render_template("import.html", data=data, csrf=_csrf_token(), nav="admin"), status
+
+
+# -- imports API --------------------------------------------------------------------------------------
+@blueprint.get("/api/imports")
+def list_imports():
+    infos = Importer(state().store, state().settings).list_imports()
+    return jsonify([i.__dict__ for i in infos])
+
+
+@blueprint.post("/api/imports")
+@bearer_required
+def create_import():
+    upload = request.files.get("file")
+    name = secure_filename(upload.filename if upload else request.args.get("name", "upload")) or "upload"
+    fmt = request.args.get("format") or request.form.get("format") or None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        if upload:
+            upload.save(path)
+        else:
+            path.write_bytes(request.get_data())
+        importer = Importer(state().store, state().settings)
+        try:
+            outcome = importer.import_file(path, fmt)
+        except ImportRejected as exc:
+            return jsonify({"error": "the file does not conform to the shapes; nothing was written",
+                            "violations": _report_json(exc.report), "status": 422}), 422
+        except (CSVFormatError, RDFFormatError) as exc:
+            abort(400, description=str(exc))
+    body = {"id": outcome.import_id, "graph": outcome.graph, "status": outcome.status, "triples": outcome.triples}
+    return jsonify(body), 201 if outcome.status == "imported" else 200
+
+
+@blueprint.delete("/api/imports/<import_id>")
+@bearer_required
+def delete_import(import_id: str):
+    try:
+        Importer(state().store, state().settings).drop_import(import_id)
+    except KeyError as exc:
+        abort(404, description=str(exc.args[0]))
+    return Response(status=204)
+
+
+# -- Graph Store Protocol -----------------------------------------------------------------------------
+def _graph_name() -> str:
+    if "default" in request.args:
+        abort(400, description="the default graph is the union of all graphs and is not written directly; "
+                               "use ?graph=IRI")
+    name = request.args.get("graph")
+    if not name:
+        abort(400, description="name the graph with ?graph=IRI")
+    return name
+
+
+def _body_graph():
+    media = (request.mimetype or "").lower()
+    if media not in BODY_FORMATS:
+        abort(415, description="send RDF as one of: " + ", ".join(BODY_FORMATS))
+    try:
+        return parse_rdf(request.get_data(), BODY_FORMATS[media])
+    except RDFFormatError as exc:
+        abort(400, description=str(exc))
+
+
+def _write(action):
+    try:
+        outcome = action()
+    except WriteRefused as exc:
+        abort(400, description=str(exc))
+    except WriteRejected as exc:
+        return jsonify({"error": "the write would leave data violating the shapes; nothing was written",
+                        "violations": {g: _report_json(r) for g, r in exc.reports.items()}, "status": 422}), 422
+    except KeyError as exc:
+        abort(404, description=str(exc.args[0]))
+    return outcome
+
+
+@blueprint.get("/graph-store")
+def gsp_get():
+    name = _graph_name()
+    if name not in state().store.named_graphs():
+        abort(404, description=f"no graph <{name}>")
+    media = choose(request, RDF_TYPES, TURTLE)
+    return _rdf_response(state().store.get_graph(name), media)
+
+
+@blueprint.put("/graph-store")
+@bearer_required
+def gsp_put():
+    name = _graph_name()
+    existed = name in state().store.named_graphs()
+    graph = _body_graph()
+    outcome = _write(lambda: GraphWriter(state().store, state().settings).put(name, graph))
+    if isinstance(outcome, tuple):
+        return outcome
+    return Response(status=204 if existed else 201)
+
+
+@blueprint.post("/graph-store")
+@bearer_required
+def gsp_post():
+    name = _graph_name()
+    existed = name in state().store.named_graphs()
+    graph = _body_graph()
+    outcome = _write(lambda: GraphWriter(state().store, state().settings).post(name, graph))
+    if isinstance(outcome, tuple):
+        return outcome
+    return Response(status=204 if existed else 201)
+
+
+@blueprint.delete("/graph-store")
+@bearer_required
+def gsp_delete():
+    name = _graph_name()
+    outcome = _write(lambda: GraphWriter(state().store, state().settings).delete(name))
+    if isinstance(outcome, tuple):
+        return outcome
+    return Response(status=204)
+
+
+# -- SPARQL Update --------------------------------------------------------------------------------------
+@blueprint.post("/update")
+@bearer_required
+def sparql_update():
+    media = (request.mimetype or "").lower()
+    if media == "application/sparql-update":
+        text = request.get_data(as_text=True)
+    elif media == "application/x-www-form-urlencoded":
+        text = request.form.get("update", "")
+    else:
+        abort(415, description="send the update as application/sparql-update or as the form field 'update'")
+    if not text.strip():
+        abort(400, description="the update is empty")
+    outcome = _write(lambda: GraphWriter(state().store, state().settings).update(text))
+    if isinstance(outcome, tuple):
+        return outcome
+    return jsonify({"changed": outcome.changed, "triples": outcome.triples})
