@@ -66,6 +66,8 @@ def _store_options(func: Callable) -> Callable:
         click.option("--update-endpoint", default=None, help="SPARQL update endpoint [CLUSTERKG_UPDATE_ENDPOINT]."),
         click.option("--graph-store", default=None, help="Graph Store Protocol endpoint [CLUSTERKG_GRAPH_STORE]."),
         click.option("--auth", default=None, help="USER:PASSWORD for the remote engine [CLUSTERKG_AUTH]."),
+        click.option("--auth-type", type=click.Choice(["basic", "digest"]), default=None,
+                     help="HTTP authentication scheme of the remote engine [CLUSTERKG_AUTH_TYPE; basic]."),
         click.option("--base-iri", default=None, help="Base IRI of the data [CLUSTERKG_BASE_IRI]."),
     ]
     for option in reversed(options):
@@ -78,12 +80,12 @@ def _store_options(func: Callable) -> Callable:
 @_store_options
 @click.pass_context
 def main(ctx: click.Context, store_path: Path | None, endpoint: str | None, update_endpoint: str | None,
-         graph_store: str | None, auth: str | None, base_iri: str | None) -> None:
+         graph_store: str | None, auth: str | None, auth_type: str | None, base_iri: str | None) -> None:
     """clusterkg: cluster-manager surveys as a validated, queryable knowledge graph."""
     ctx.ensure_object(dict)
     ctx.obj["settings"] = Settings.from_env(
         store_path=store_path, endpoint=endpoint, update_endpoint=update_endpoint,
-        graph_store=graph_store, auth=auth, base_iri=base_iri)
+        graph_store=graph_store, auth=auth, auth_type=auth_type, base_iri=base_iri)
 
 
 def _subcommand(name: str | None = None, **kwargs: Any) -> Callable:
@@ -93,9 +95,9 @@ def _subcommand(name: str | None = None, **kwargs: Any) -> Callable:
         @_store_options
         @click.pass_context
         def wrapper(ctx: click.Context, store_path: Any, endpoint: Any, update_endpoint: Any,
-                    graph_store: Any, auth: Any, base_iri: Any, **params: Any) -> Any:
+                    graph_store: Any, auth: Any, auth_type: Any, base_iri: Any, **params: Any) -> Any:
             overrides = {"store_path": store_path, "endpoint": endpoint, "update_endpoint": update_endpoint,
-                         "graph_store": graph_store, "auth": auth, "base_iri": base_iri}
+                         "graph_store": graph_store, "auth": auth, "auth_type": auth_type, "base_iri": base_iri}
             if any(v is not None for v in overrides.values()):
                 current = _settings(ctx)
                 merged = {k: v if v is not None else getattr(current, k) for k, v in overrides.items()}

@@ -33,6 +33,7 @@ class Settings:
     update_endpoint: str | None = None
     graph_store: str | None = None
     auth: str | None = None
+    auth_type: str = "basic"
     admin_token: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -47,6 +48,7 @@ class Settings:
             "update_endpoint": env.get("CLUSTERKG_UPDATE_ENDPOINT") or None,
             "graph_store": env.get("CLUSTERKG_GRAPH_STORE") or None,
             "auth": env.get("CLUSTERKG_AUTH") or None,
+            "auth_type": (env.get("CLUSTERKG_AUTH_TYPE") or "basic").lower(),
             "admin_token": env.get("CLUSTERKG_ADMIN_TOKEN") or None,
         }
         for key, value in overrides.items():

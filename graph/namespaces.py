@@ -52,6 +52,14 @@ __all__ = [
 ]
 
 
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
+
+
+def is_absolute_iri(text: str) -> bool:
+    """An absolute IRI with none of the characters that IRIs may not contain (spaces, <>"{}|\\^`)."""
+    return bool(_ABSOLUTE_IRI.match(text))
+
+
 def slugify(text: str) -> str:
     """A lowercase ASCII slug: accents dropped, runs of other characters become one hyphen."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")

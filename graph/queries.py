@@ -22,7 +22,7 @@ from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from graph.config import QUERIES_DIR
-from graph.namespaces import PREFIXES
+from graph.namespaces import PREFIXES, is_absolute_iri
 from graph.results import QueryResult, SelectResult
 from graph.sparql_text import query_form, strip_comments, values_blocks, variables, where_group_start
 from graph.store import Store
@@ -31,7 +31,6 @@ from graph.vocab import normalise_label
 PARAM_TYPES = {"iri", "string", "integer", "literal"}
 _PARAM_VAR = re.compile(
     r"^(?P<opt>__?)(?P<name>[A-Za-z0-9]+)(?:_(?P<type>iri|string|integer|literal|number|en))?$")
-_IRI_OK = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
 
 
 class QueryFileError(Exception):
@@ -253,7 +252,7 @@ def _one_value(param: Param, value: str, members: dict[str, URIRef] | None) -> N
             raise ParameterError(param.name, f"{value!r} is not {what} (give its IRI, prefixed name, "
                                              "local name or label)")
         return found
-    if not _IRI_OK.match(candidate):
+    if not is_absolute_iri(candidate):
         raise ParameterError(param.name, f"{value!r} is not an absolute IRI")
     return URIRef(candidate)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,10 @@ import pytest
 
 from graph.config import PROJECT_ROOT, Settings
 from graph.importer import Importer
+from graph.store import Store, open_store
 from graph.store.embedded import EmbeddedStore
+
+from . import engines
 
 CATALOGUE = PROJECT_ROOT.parent / "shared" / "sources" / "bioman4r2-d2.3-catalogue.txt"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -37,45 +41,92 @@ def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def store_path(template_store: Path, tmp_path: Path) -> Path:
-    """A private copy of the bundled store, for a test that writes."""
+    """A private copy of the bundled embedded store, for a test that writes."""
     path = tmp_path / "store"
     shutil.copytree(template_store, path)
     return path
 
 
-@pytest.fixture
-def settings(store_path: Path) -> Settings:
-    return Settings(base_iri=BASE, store_path=store_path)
-
-
-@pytest.fixture
-def store(store_path: Path) -> Iterator[EmbeddedStore]:
-    s = EmbeddedStore(store_path)
-    yield s
-    s.close()
+# -- backends: the contract tests run on every store backend ------------------------------------------
+BACKENDS = [b for b in os.environ.get("CLUSTERKG_TEST_BACKENDS", "embedded,oxigraph").split(",") if b]
 
 
 @pytest.fixture(scope="session")
-def shared_store(template_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
-    """One read-mostly copy of the bundled store for tests that only query."""
-    path = tmp_path_factory.mktemp("shared") / "store"
-    shutil.copytree(template_store, path)
-    s = EmbeddedStore(path)
+def template_nquads(template_store: Path) -> bytes:
+    store = EmbeddedStore(template_store, read_only=True)
+    data = store.dataset().serialize(format="nquads", encoding="utf-8")
+    store.close()
+    return data
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[engines.Engine]:
+    engine = engines.OxigraphServer(tmp_path_factory.mktemp("oxigraph"))
+    engine.start()
+    yield engine
+    engine.stop()
+
+
+def _engine(request: pytest.FixtureRequest, backend: str) -> engines.Engine:
+    return request.getfixturevalue(f"{backend}_server")
+
+
+def _remote_settings(engine: engines.Engine) -> Settings:
+    return Settings(base_iri=BASE, store_path=Path("/nonexistent"), endpoint=engine.query_url,
+                    update_endpoint=engine.update_url, graph_store=engine.graph_store_url,
+                    auth=engine.auth, auth_type=engine.auth_type)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if backend == "embedded":
+        return Settings(base_iri=BASE, store_path=request.getfixturevalue("store_path"))
+    return _remote_settings(_engine(request, backend))
+
+
+@pytest.fixture
+def store(backend: str, settings: Settings, request: pytest.FixtureRequest, template_nquads: bytes) -> Iterator[Store]:
+    """A store holding exactly the bundled data, private to the test, on each backend."""
+    if backend == "embedded":
+        s: Store = EmbeddedStore(settings.store_path)
+    else:
+        _engine(request, backend).reset(template_nquads)
+        s = open_store(settings)
     yield s
     s.close()
 
 
-def quads_of(store: EmbeddedStore) -> list[str]:
+@pytest.fixture(scope="session", params=BACKENDS)
+def shared_store(request: pytest.FixtureRequest, template_store: Path, template_nquads: bytes,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """One copy of the bundled data per backend, for tests that only read."""
+    if request.param == "embedded":
+        path = tmp_path_factory.mktemp("shared") / "store"
+        shutil.copytree(template_store, path)
+        s: Store = EmbeddedStore(path)
+    else:
+        engine = _engine(request, request.param)
+        engine.reset(template_nquads)
+        s = open_store(_remote_settings(engine))
+    yield s
+    s.close()
+
+
+def quads_of(store: Store) -> list[str]:
     """Every quad as N-Quads lines, sorted: to compare a store before and after."""
     return sorted(store.dataset().serialize(format="nquads").splitlines())
 
 
 @pytest.fixture(scope="session")
-def app(shared_store: EmbeddedStore):
+def app(shared_store: Store):
     from service import create_app
 
-    return create_app(Settings(base_iri=BASE, store_path=shared_store.path), store=shared_store,
-                      config={"TESTING": True})
+    return create_app(Settings(base_iri=BASE), store=shared_store, config={"TESTING": True})
 
 
 @pytest.fixture
@@ -83,18 +134,14 @@ def client(app):
     return app.test_client()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+free_port = engines.free_port
 
 
-@pytest.fixture(scope="session")
-def live_server(template_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`clusterkg serve` on a copy of the bundled store, on a free loopback port; stopped by PID."""
-    import os
+@pytest.fixture(scope="session", params=BACKENDS)
+def live_server(request: pytest.FixtureRequest, template_store: Path, template_nquads: bytes,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`clusterkg serve` on the bundled data (an embedded copy, or an engine), on a free loopback
+    port; stopped by its PID."""
     import signal
     import subprocess
     import sys
@@ -102,11 +149,20 @@ def live_server(template_store: Path, tmp_path_factory: pytest.TempPathFactory) 
     import urllib.request
 
     path = tmp_path_factory.mktemp("live") / "store"
-    shutil.copytree(template_store, path)
+    args = ["--store", str(path)]
+    if request.param == "embedded":
+        shutil.copytree(template_store, path)
+    else:
+        engine = _engine(request, request.param)
+        engine.reset(template_nquads)
+        args = ["--endpoint", engine.query_url, "--update-endpoint", engine.update_url,
+                "--graph-store", engine.graph_store_url]
+        if engine.auth:
+            args += ["--auth", engine.auth, "--auth-type", engine.auth_type]
     port = free_port()
     cli = Path(sys.executable).with_name("clusterkg")
     log = (path.parent / "serve.log").open("w")
-    proc = subprocess.Popen([str(cli), "serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(path)],
+    proc = subprocess.Popen([str(cli), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
                             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "CLUSTERKG_BASE_IRI": BASE})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -11,10 +11,9 @@ __all__ = ["Store", "StoreError", "StoreUnavailable", "open_store"]
 def open_store(settings: Settings, *, read_only: bool = False) -> Store:
     """The store the settings select: a remote engine if an endpoint is set, else the embedded one."""
     if settings.endpoint:
-        raise StoreError(
-            "remote SPARQL engines (--endpoint / CLUSTERKG_ENDPOINT) are not supported yet; "
-            "unset them to use the embedded store"
-        )
+        from graph.store.remote import RemoteStore
+
+        return RemoteStore(settings)
     from graph.store.embedded import EmbeddedStore
 
     return EmbeddedStore(settings.store_path, read_only=read_only)

@@ -115,6 +115,6 @@ class EmbeddedStore(Store):
         if getattr(self, "_ox", None) is not None:
             try:
                 self._ox.flush()
-            except OSError:
-                pass  # read-only stores cannot flush
+            except (OSError, RuntimeError):
+                pass  # a read-only store cannot flush, and has nothing to flush
             self._ox = None  # type: ignore[assignment]

@@ -1,0 +1,306 @@
+"""A store on an external SPARQL 1.1 engine (Oxigraph server, Virtuoso, Fuseki, GraphDB, ...).
+
+Queries and updates go through SPARQLWrapper (SPARQL 1.1 Protocol); whole graphs are read and
+staged through the Graph Store HTTP Protocol with plain HTTP, which SPARQLWrapper does not speak.
+Writes are all-or-nothing: graphs are replaced by one SPARQL update (one transaction on the
+engine); graphs too large for one update are first uploaded to staging graphs, then moved into
+place by one update, and the staging graphs are dropped if anything fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Mapping
+
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import XSD
+from rdflib.term import Node
+from SPARQLWrapper import DIGEST, JSON, POST, POSTDIRECTLY, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+from graph.config import Settings
+from graph.namespaces import is_absolute_iri
+from graph.results import AskResult, GraphResult, QueryResult, SelectResult
+from graph.sparql_text import query_form, where_group_start
+from graph.store import dialects
+from graph.store.base import Store, StoreError, StoreUnavailable
+
+DEFAULT_TIMEOUT_S = 60
+STAGING = "urn:clusterkg:staging:"
+
+
+def _term(binding: dict[str, str]) -> Node:
+    kind = binding["type"]
+    value = binding["value"]
+    if kind == "uri":
+        return URIRef(value)
+    if kind == "bnode":
+        return BNode(value)
+    if "xml:lang" in binding:
+        return Literal(value, lang=binding["xml:lang"])
+    datatype = binding.get("datatype")
+    if datatype and datatype != str(XSD.string):
+        return Literal(value, datatype=URIRef(datatype))
+    return Literal(value)
+
+
+def bind_with_values(sparql: str, bindings: Mapping[str, Node]) -> str:
+    """Pre-bind variables with a VALUES block at the start of the WHERE group (terms are
+    serialised by rdflib, never pasted as text)."""
+    if not bindings:
+        return sparql
+    names = list(bindings)
+    row = " ".join(bindings[n].n3() for n in names)
+    block = f"\n  VALUES ({' '.join('?' + n for n in names)}) {{ ({row}) }}\n"
+    at = where_group_start(sparql)
+    return sparql[:at] + block + sparql[at:]
+
+
+class RemoteStore(Store):
+    def __init__(self, settings: Settings, *, timeout_s: int = DEFAULT_TIMEOUT_S) -> None:
+        if not settings.endpoint:
+            raise StoreUnavailable("no SPARQL endpoint given (--endpoint or CLUSTERKG_ENDPOINT)")
+        self.endpoint = settings.endpoint
+        self.update_endpoint = settings.update_endpoint or settings.endpoint
+        self.graph_store = settings.graph_store
+        self.timeout_s = timeout_s
+        self.user, self.password = None, None
+        if settings.auth:
+            self.user, _, self.password = settings.auth.partition(":")
+        self.auth_type = settings.auth_type
+        self.dialect = self._detect()
+        self._check_union_default_graph()
+
+    # -- HTTP plumbing --------------------------------------------------------------------------------
+    def _wrapper(self, url: str) -> SPARQLWrapper:
+        wrapper = SPARQLWrapper(url, agent="clusterkg")
+        wrapper.setTimeout(self.timeout_s)
+        wrapper.setMethod(POST)
+        if self.user is not None:
+            wrapper.setCredentials(self.user, self.password)
+            if self.auth_type == "digest":
+                wrapper.setHTTPAuth(DIGEST)
+        return wrapper
+
+    def _opener(self, url: str) -> urllib.request.OpenerDirector:
+        handlers: list[urllib.request.BaseHandler] = []
+        if self.user is not None:
+            manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+            manager.add_password(None, url, self.user, self.password or "")
+            handlers.append(urllib.request.HTTPDigestAuthHandler(manager))
+        return urllib.request.build_opener(*handlers)
+
+    def _http(self, method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None,
+              ok: tuple[int, ...] = (200, 201, 204)) -> tuple[int, bytes, dict[str, str]]:
+        request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+        if self.user is not None and self.auth_type == "basic":
+            token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        try:
+            with self._opener(url).open(request, timeout=self.timeout_s) as response:
+                return response.status, response.read(), dict(response.headers)
+        except urllib.error.HTTPError as exc:
+            if exc.code in ok:
+                return exc.code, exc.read(), dict(exc.headers)
+            body = exc.read().decode("utf-8", "replace")
+            raise StoreError(f"the engine at {url} refused {method} ({exc.code}): {_first_line(body)}") from exc
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
+            raise StoreUnavailable(f"the SPARQL engine at {url} cannot be reached: {_reason(exc)}") from exc
+
+    def _detect(self) -> dialects.Dialect:
+        url = self.endpoint + ("&" if "?" in self.endpoint else "?") + urllib.parse.urlencode({"query": "ASK {}"})
+        _status, body, headers = self._http("GET", url, headers={"Accept": "application/sparql-results+json"})
+        server = next((v for k, v in headers.items() if k.lower() == "server"), "")
+        return dialects.detect(server, body.decode("utf-8", "replace")[:200])
+
+    def _check_union_default_graph(self) -> None:
+        probe = self._select("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 1")
+        if not probe.rows:
+            return  # an empty engine: nothing to check yet
+        graph = probe.rows[0]["g"]
+        seen = self._select(f"SELECT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g = {graph.n3()}) "
+                            "FILTER EXISTS { ?s ?p ?o } } LIMIT 1")
+        if not seen.rows:
+            raise StoreUnavailable(
+                f"the default graph of the engine at {self.endpoint} is not the union of its named graphs, "
+                f"which clusterkg needs: {self.dialect.union_hint}")
+
+    # -- reads ------------------------------------------------------------------------------------------
+    def _select(self, sparql: str) -> SelectResult:
+        result = self.query(sparql)
+        assert isinstance(result, SelectResult)
+        return result
+
+    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None) -> QueryResult:
+        sparql = bind_with_values(sparql, bindings or {})
+        form = query_form(sparql)
+        if form is None:
+            raise StoreError("SPARQL syntax error: only SELECT, ASK, CONSTRUCT and DESCRIBE queries are run here")
+        wrapper = self._wrapper(self.endpoint)
+        wrapper.setQuery(sparql)
+        # SPARQLWrapper guesses the form by searching the text for keywords, and takes "download"
+        # in a comment or an IRI for LOAD: we know the form, so we say it.
+        wrapper.queryType = form
+        if form in ("CONSTRUCT", "DESCRIBE"):
+            wrapper.addCustomHttpHeader("Accept", "application/n-triples, text/turtle;q=0.9")
+            raw = self._run(wrapper)
+            graph = Graph()
+            text = raw.decode("utf-8")
+            try:
+                graph.parse(data=text, format="nt")
+            except Exception:  # some engines answer Turtle whatever we ask
+                try:
+                    graph.parse(data=text, format="turtle")
+                except Exception as exc:
+                    raise StoreError(f"the engine returned a graph that cannot be parsed: {_first_line(str(exc))}") \
+                        from exc
+            return GraphResult(graph)
+        wrapper.setReturnFormat(JSON)
+        wrapper.addCustomHttpHeader("Accept", "application/sparql-results+json")
+        raw = self._run(wrapper)
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            # Oxigraph's --timeout-s cuts the answer off mid-JSON with HTTP 200
+            raise StoreError("the engine returned an incomplete or invalid answer (a timeout on the engine?)") from exc
+        if "boolean" in body:
+            value = body["boolean"]
+            return AskResult(value in (True, 1, "true", "1"))
+        variables = body["head"].get("vars", [])
+        rows = [{k: _term(v) for k, v in b.items()} for b in body["results"]["bindings"]]
+        return SelectResult(variables, rows)
+
+    def _run(self, wrapper: SPARQLWrapper) -> bytes:
+        try:
+            response = wrapper.query().response
+            return response.read()
+        except SPARQLWrapperException as exc:
+            message = _first_line(str(exc))
+            if "syntax" in message.lower() or "parse" in message.lower() or "QueryBadFormed" in type(exc).__name__:
+                raise StoreError(f"SPARQL syntax error: {message}") from exc
+            raise StoreError(f"the engine refused the request: {message}") from exc
+        except urllib.error.HTTPError as exc:
+            body = exc.read().decode("utf-8", "replace")
+            if exc.code == 400:
+                raise StoreError(f"SPARQL syntax error: {_first_line(body)}") from exc
+            raise StoreError(f"the engine refused the request ({exc.code}): {_first_line(body)}") from exc
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
+            raise StoreUnavailable(f"the SPARQL engine at {self.endpoint} cannot be reached: {_reason(exc)}") from exc
+
+    def named_graphs(self) -> list[str]:
+        rows = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
+        names = {str(r["g"]) for r in rows if isinstance(r.get("g"), URIRef)}
+        hidden = (*self.dialect.system_graph_prefixes, STAGING)
+        return sorted(n for n in names if not n.startswith(hidden))
+
+    def get_graph(self, name: str) -> Graph:
+        result = self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {URIRef(name).n3()} {{ ?s ?p ?o }} }}")
+        assert isinstance(result, GraphResult)
+        graph = Graph(identifier=URIRef(name))
+        graph += result.graph
+        return graph
+
+    def dataset(self) -> Dataset:
+        ds = Dataset()
+        for name in self.named_graphs():
+            target = ds.graph(URIRef(name))
+            for triple in self.get_graph(name):
+                target.add(triple)
+        return ds
+
+    # -- writes -----------------------------------------------------------------------------------------
+    def _update(self, sparql: str) -> None:
+        wrapper = self._wrapper(self.update_endpoint)
+        wrapper.setRequestMethod(POSTDIRECTLY)
+        wrapper.setQuery(sparql)
+        wrapper.queryType = "INSERT"  # an update, whatever keyword SPARQLWrapper finds first
+        try:
+            wrapper.query()
+        except SPARQLWrapperException as exc:
+            raise StoreError(f"write failed, nothing was written: {_first_line(str(exc))}") from exc
+        except urllib.error.HTTPError as exc:
+            body = exc.read().decode("utf-8", "replace")
+            raise StoreError(f"write failed ({exc.code}), nothing was written: {_first_line(body)}") from exc
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
+            raise StoreUnavailable(f"the SPARQL engine at {self.update_endpoint} cannot be reached: "
+                                   f"{_reason(exc)}; nothing was written") from exc
+
+    def _skolemised(self, graph: Graph) -> Graph:
+        if not self.dialect.skolemise_blank_nodes:
+            return graph
+        return graph.skolemize(authority="urn:clusterkg:", basepath="/genid/")
+
+    def replace_graphs(self, graphs: Mapping[str, Graph | None]) -> None:
+        for name in graphs:
+            if not is_absolute_iri(name):
+                raise StoreError(f"invalid graph name {name!r}, nothing was written")
+        bodies = {name: self._skolemised(g).serialize(format="nt") if g is not None and len(g) else None
+                  for name, g in graphs.items()}
+        small = sum(len(b or "") for b in bodies.values()) <= self.dialect.max_insert_bytes
+        if small or not self.graph_store:
+            parts = []
+            for name, body in bodies.items():
+                parts.append(f"DROP SILENT GRAPH <{name}>")
+                if body:
+                    parts.append(f"INSERT DATA {{ GRAPH <{name}> {{\n{body}\n}} }}")
+            self._update(" ;\n".join(parts))
+            return
+        self._replace_staged(bodies)
+
+    def _replace_staged(self, bodies: Mapping[str, str | None]) -> None:
+        """Upload each graph to a staging graph (GSP), then move them all into place in one update."""
+        staged: dict[str, str] = {}
+        try:
+            for name, body in bodies.items():
+                if body:
+                    stage = f"{STAGING}{uuid.uuid4()}"
+                    url = self._gsp_url(stage)
+                    self._http("PUT", url, data=body.encode("utf-8"),
+                               headers={"Content-Type": "application/n-triples"})
+                    staged[name] = stage
+            parts = []
+            for name in bodies:
+                if name in staged:
+                    parts.append(f"MOVE SILENT GRAPH <{staged[name]}> TO GRAPH <{name}>")
+                else:
+                    parts.append(f"DROP SILENT GRAPH <{name}>")
+            self._update(" ;\n".join(parts))
+            staged = {}
+        finally:
+            for stage in staged.values():  # clean up after a failure
+                try:
+                    self._update(f"DROP SILENT GRAPH <{stage}>")
+                except StoreError:
+                    pass
+
+    def _gsp_url(self, graph: str) -> str:
+        assert self.graph_store
+        sep = "&" if "?" in self.graph_store else "?"
+        return f"{self.graph_store}{sep}{urllib.parse.urlencode({'graph': graph})}"
+
+    def drop_staging(self) -> list[str]:
+        """Drop staging graphs left by an interrupted write (run at start-up and by `clusterkg init`)."""
+        rows = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER STRSTARTS(STR(?g), "
+                            f"\"{STAGING}\") }}").rows
+        names = [str(r["g"]) for r in rows]
+        if names:
+            self._update(" ;\n".join(f"DROP SILENT GRAPH <{n}>" for n in names))
+        return names
+
+    def close(self) -> None:
+        pass
+
+
+def _first_line(text: str, limit: int = 240) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None) or exc
+    return _first_line(str(reason))
