@@ -328,6 +328,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int, admin_toke
     except StoreError as exc:
         raise CLIError(str(exc)) from exc
     try:
+        store.recover()
         if not store.named_graphs():
             click.echo("The store is empty: loading the bundled dataset first (clusterkg init).")
             Importer(store, settings).init_bundled()

@@ -230,6 +230,7 @@ class Importer:
     # -- the bundled data ------------------------------------------------------------------------------
     def init_bundled(self) -> list[ImportOutcome]:
         """Load the ontology, the vocabularies and D2.3; unchanged parts are left alone."""
+        self.store.recover()
         outcomes = []
         changed: dict[str, Graph | None] = {}
         for sg in system_graphs():

@@ -50,6 +50,10 @@ class Store(ABC):
     def dataset(self) -> Dataset:
         """Every quad, as an rdflib Dataset (for export and backup)."""
 
+    def recover(self) -> list[str]:
+        """Clean up what an interrupted write left behind; the names of what was removed."""
+        return []
+
     @abstractmethod
     def close(self) -> None:
         """Release the store."""

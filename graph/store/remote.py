@@ -283,8 +283,8 @@ class RemoteStore(Store):
         sep = "&" if "?" in self.graph_store else "?"
         return f"{self.graph_store}{sep}{urllib.parse.urlencode({'graph': graph})}"
 
-    def drop_staging(self) -> list[str]:
-        """Drop staging graphs left by an interrupted write (run at start-up and by `clusterkg init`)."""
+    def recover(self) -> list[str]:
+        """Drop staging graphs left by an interrupted write (run by `clusterkg init` and `serve`)."""
         rows = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER STRSTARTS(STR(?g), "
                             f"\"{STAGING}\") }}").rows
         names = [str(r["g"]) for r in rows]
