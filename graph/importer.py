@@ -18,6 +18,7 @@ from rdflib.namespace import XSD
 
 from graph import __version__
 from graph.config import PROJECT_ROOT, Settings
+from graph.derived import add_matches
 from graph.mapping.d23 import D23Records, map_d23, source_digest
 from graph.mapping.rdf_file import format_for, parse_rdf
 from graph.mapping.survey_csv import map_survey_csv
@@ -114,7 +115,9 @@ class Importer:
     def prepare_d23(self) -> Prepared:
         graph = map_d23(D23Records.load(), self.iris)
         responses = [r for r in graph.subjects(RDF.type, CKG.SurveyResponse) if isinstance(r, URIRef)]
-        return Prepared(graph, "graph/data/d23", source_digest(), "d23", responses=responses)
+        # the digest covers the vocabularies too: the derived ckg:matches edges depend on them
+        digest = sha256_of((source_digest() + "".join(sg.digest() for sg in system_graphs())).encode())
+        return Prepared(graph, "graph/data/d23", digest, "d23", responses=responses)
 
     def _known_clusters(self) -> dict[str, URIRef]:
         result = self.store.query(
@@ -175,6 +178,7 @@ class Importer:
             raise ImportRejected(report)
         final = Graph()
         final += prepared.graph
+        add_matches(final)
         self._add_provenance(final, prepared, import_id, graph_iri)
         self.store.replace_graphs({str(graph_iri): final})
         return ImportOutcome(import_id, str(graph_iri), "imported", len(final))

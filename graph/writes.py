@@ -17,6 +17,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from graph.config import Settings
+from graph.derived import add_matches
 from graph.importer import store_context
 from graph.namespaces import DataIRIs
 from graph.sparql_text import tokenize
@@ -74,6 +75,9 @@ class GraphWriter:
 
     def _commit(self, graphs: dict[str, Graph | None]) -> WriteOutcome:
         self._validate(graphs)
+        for graph in graphs.values():
+            if graph is not None:
+                add_matches(graph)
         self.store.replace_graphs(graphs)
         return WriteOutcome(sorted(graphs), {n: len(g) if g is not None else 0 for n, g in graphs.items()})
 

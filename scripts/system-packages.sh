@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives for real: Chromium and its driver (end-to-end page tests).
+# Debian packages the test suite drives for real: Chromium and its driver (end-to-end page tests)
+# and Virtuoso open source (the remote-engine contract tests; started by the tests, not systemd).
 # Installed only when missing; needs root (as on CI) or a user who can sudo.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v virtuoso-t >/dev/null 2>&1 || missing+=(virtuoso-opensource)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -48,7 +48,7 @@ def store_path(template_store: Path, tmp_path: Path) -> Path:
 
 
 # -- backends: the contract tests run on every store backend ------------------------------------------
-BACKENDS = [b for b in os.environ.get("CLUSTERKG_TEST_BACKENDS", "embedded,oxigraph").split(",") if b]
+BACKENDS = [b for b in os.environ.get("CLUSTERKG_TEST_BACKENDS", "embedded,oxigraph,virtuoso").split(",") if b]
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +62,14 @@ def template_nquads(template_store: Path) -> bytes:
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[engines.Engine]:
     engine = engines.OxigraphServer(tmp_path_factory.mktemp("oxigraph"))
+    engine.start()
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[engines.Engine]:
+    engine = engines.VirtuosoServer(tmp_path_factory.mktemp("virtuoso"))
     engine.start()
     yield engine
     engine.stop()

@@ -70,6 +70,8 @@ class Engine:
 class OxigraphServer(Engine):
     """`oxigraph serve` (PyPI package oxigraph) with a union default graph, in a directory of its own."""
 
+    union_default_graph = True
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.port = free_port()
@@ -82,9 +84,10 @@ class OxigraphServer(Engine):
         if not self.binary:
             raise RuntimeError("the oxigraph server is not installed (pip install oxigraph)")
         handle = self.log.open("ab")
+        union = ["--union-default-graph"] if self.union_default_graph else []
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--location", str(self.directory / "data"),
-             "--bind", f"127.0.0.1:{self.port}", "--union-default-graph"],
+             "--bind", f"127.0.0.1:{self.port}", *union],
             stdout=handle, stderr=subprocess.STDOUT)
         self._wait_ready()
 
@@ -99,3 +102,98 @@ class OxigraphServer(Engine):
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+VIRTUOSO_INI = """[Database]
+DatabaseFile = {d}/virtuoso.db
+ErrorLogFile = {d}/virtuoso.log
+LockFile = {d}/virtuoso.lck
+TransactionFile = {d}/virtuoso.trx
+xa_persistent_file = {d}/virtuoso.pxa
+ErrorLogLevel = 7
+FileExtend = 200
+MaxCheckpointRemap = 2000
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {d}/virtuoso-temp.db
+TransactionFile = {d}/virtuoso-temp.trx
+MaxCheckpointRemap = 2000
+Striping = 0
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+LiteMode = 0
+DisableUnixSocket = 1
+DisableTcpSocket = 0
+ServerThreads = 10
+CheckpointInterval = 60
+NumberOfBuffers = 20000
+MaxDirtyBuffers = 15000
+DirsAllowed = ., {d}
+DefaultIsolation = 4
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {d}
+ServerThreads = 10
+MaxClientConnections = 10
+MaxKeepAlives = 10
+KeepAliveTimeout = 10
+EnabledDavVSP = 0
+
+[SPARQL]
+ResultSetMaxRows = 1000000
+MaxQueryCostEstimationTime = 400
+MaxQueryExecutionTime = 120
+DefaultQuery = ASK {{}}
+"""
+
+
+class VirtuosoServer(Engine):
+    """Virtuoso open source (Debian virtuoso-opensource) with its own virtuoso.ini, in the
+    foreground, on loopback; writes through the digest-authenticated endpoints as dba."""
+
+    auth = "dba:dba"
+    auth_type = "digest"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.sql_port, self.http_port = free_port(), free_port()
+        base = f"http://127.0.0.1:{self.http_port}"
+        self.query_url = f"{base}/sparql"
+        self.update_url = f"{base}/sparql-auth"
+        self.graph_store_url = f"{base}/sparql-graph-crud-auth"
+        self.binary = shutil.which("virtuoso-t") or "/usr/bin/virtuoso-t"
+
+    def start(self) -> None:
+        if not Path(self.binary).exists():
+            raise RuntimeError("Virtuoso is not installed (Debian package virtuoso-opensource)")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        ini = self.directory / "virtuoso.ini"
+        ini.write_text(VIRTUOSO_INI.format(d=self.directory, sql_port=self.sql_port, http_port=self.http_port))
+        handle = (self.directory / "stdout.log").open("ab")
+        self.proc = subprocess.Popen([self.binary, "+foreground", "+configfile", str(ini)],
+                                     stdout=handle, stderr=subprocess.STDOUT, cwd=self.directory)
+        self._wait_ready(deadline_s=90)
+
+    def reset(self, nquads: bytes) -> None:
+        """Exactly the given quads in the clusterkg graphs (Virtuoso's own graphs are left alone)."""
+        from rdflib import Dataset
+
+        from graph.config import Settings
+        from graph.store.remote import RemoteStore
+
+        store = RemoteStore(Settings(endpoint=self.query_url, update_endpoint=self.update_url,
+                                     graph_store=self.graph_store_url, auth=self.auth, auth_type=self.auth_type))
+        ds = Dataset()
+        ds.parse(data=nquads, format="nquads")
+        wanted = {str(g.identifier): g for g in ds.graphs() if len(g)}
+        graphs: dict = {name: None for name in store.named_graphs() if name not in wanted}
+        graphs.update(wanted)
+        store.replace_graphs(graphs)
+
+    def log_text(self) -> str:
+        log = self.directory / "virtuoso.log"
+        return log.read_text(errors="replace")[-3000:] if log.exists() else ""

@@ -70,8 +70,15 @@ def test_cli_and_api_agree(client, store_path, name: str, params: list[tuple[str
     args = [item for key, value in params for item in ("--param", f"{key}={value}")]
     cli = json.loads(run(store_path, "query", name, *args, "--format", "json").stdout)
     assert api["head"] == cli["head"]
-    key = lambda b: json.dumps(b, sort_keys=True)  # noqa: E731
-    assert sorted(api["results"]["bindings"], key=key) == sorted(cli["results"]["bindings"], key=key)
+
+    def key(binding: dict) -> str:
+        # GROUP_CONCAT's order is not defined by SPARQL and differs between engines
+        if "clusterLabels" in binding:
+            parts = sorted(binding["clusterLabels"]["value"].split(", "))
+            binding = {**binding, "clusterLabels": {**binding["clusterLabels"], "value": ", ".join(parts)}}
+        return json.dumps(binding, sort_keys=True)
+
+    assert sorted(map(key, api["results"]["bindings"])) == sorted(map(key, cli["results"]["bindings"]))
 
 
 def test_errors_are_json_and_name_the_problem(client) -> None:

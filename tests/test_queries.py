@@ -427,7 +427,8 @@ def test_describe_resource(shared_store: EmbeddedStore, queries: dict[str, Saved
 
 def test_named_graphs(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
     result = queries["named-graphs"].run(shared_store, {})
-    graphs = {str(r["graph"]).removeprefix(BASE): int(r["triples"]) for r in result.rows}  # type: ignore[union-attr]
+    graphs = {str(r["graph"]).removeprefix(BASE): int(r["triples"]) for r in result.rows  # type: ignore[union-attr]
+              if str(r["graph"]).startswith(BASE)}  # an engine may keep graphs of its own (Virtuoso does)
     # the ontology, nine vocabulary files plus the questionnaire, and the D2.3 import
     assert set(graphs) == {"graph/ontology", "graph/import/bioman4r2-d2.3", *(
         f"graph/vocab/{n}" for n in ("digital-challenges", "geographic-coverage", "green-challenges", "kpi-categories",

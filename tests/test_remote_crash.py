@@ -36,12 +36,14 @@ def big_graph() -> Graph:
     return _big_graph()
 
 
+@pytest.mark.parametrize("engine_class", [engines.OxigraphServer, engines.VirtuosoServer])
 @pytest.mark.parametrize("kill_at", ["during the staging upload", "during the move", "after the move"])
-def test_kill_during_a_large_write_leaves_all_or_nothing(tmp_path: Path, big_graph: Graph, kill_at: str) -> None:
-    engine = engines.OxigraphServer(tmp_path)
+def test_kill_during_a_large_write_leaves_all_or_nothing(tmp_path: Path, big_graph: Graph, kill_at: str,
+                                                         engine_class: type[engines.Engine]) -> None:
+    engine = engine_class(tmp_path)
     engine.start()
     settings = Settings(base_iri=BASE, endpoint=engine.query_url, update_endpoint=engine.update_url,
-                        graph_store=engine.graph_store_url)
+                        graph_store=engine.graph_store_url, auth=engine.auth, auth_type=engine.auth_type)
     store = open_store(settings)
     assert isinstance(store, RemoteStore)
     errors: list[BaseException] = []
@@ -51,8 +53,8 @@ def test_kill_during_a_large_write_leaves_all_or_nothing(tmp_path: Path, big_gra
 
     real_http, real_update = store._http, store._update
 
-    def http(method: str, url: str, **kwargs):  # the staging upload is the Graph Store PUT
-        if method == "PUT" and kill_at == "during the staging upload":
+    def http(method: str, url: str, **kwargs):  # the staging upload: Graph Store POSTs
+        if method in ("PUT", "POST") and kill_at == "during the staging upload":
             kill_soon(0.05)
         return real_http(method, url, **kwargs)
 

@@ -22,6 +22,12 @@ class Dialect:
     max_insert_bytes: int = 8_000_000
     # How to make the default graph the union of all graphs, if the engine needs to be told.
     union_hint: str = ""
+    # Largest body of one Graph Store upload: bigger staging graphs are sent in several POSTs.
+    max_upload_bytes: int = 64_000_000
+    # Accept header for CONSTRUCT/DESCRIBE results.
+    graph_accept: str = "application/n-triples, text/turtle;q=0.9"
+    # ASK answered as a one-row SELECT with this variable (1 or 0) instead of a boolean.
+    ask_variable: str | None = None
 
 
 GENERIC = Dialect("generic", union_hint="configure the engine so that its default graph is the union of its "
@@ -31,9 +37,13 @@ VIRTUOSO = Dialect(
     "virtuoso",
     system_graph_prefixes=("http://www.openlinksw.com/", "http://www.w3.org/2002/07/owl",
                            "http://www.w3.org/ns/ldp", "urn:activitystreams-owl:map", "urn:core:services:sparql",
-                           "http://localhost:8890/", "http://www.w3.org/ns/sparql-service-description"),
+                           "http://localhost:8890/", "http://localuriqaserver/",
+                           "http://www.w3.org/ns/sparql-service-description"),
     skolemise_blank_nodes=True,
-    max_insert_bytes=2_000_000,
+    graph_accept="text/turtle",
+    ask_variable="__ASK_RETVAL",
+    max_insert_bytes=0,  # its SQL compiler chokes on large INSERT DATA: always stage, then MOVE
+    max_upload_bytes=1_000_000,  # it resets the connection on large digest-authenticated bodies
 )
 
 DIALECTS = {d.name: d for d in (GENERIC, OXIGRAPH, VIRTUOSO)}

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
-from SPARQLWrapper import DIGEST, JSON, POST, POSTDIRECTLY, SPARQLWrapper
+from SPARQLWrapper import DIGEST, JSON, POST, POSTDIRECTLY, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from graph.config import Settings
@@ -147,15 +147,17 @@ class RemoteStore(Store):
         # in a comment or an IRI for LOAD: we know the form, so we say it.
         wrapper.queryType = form
         if form in ("CONSTRUCT", "DESCRIBE"):
-            wrapper.addCustomHttpHeader("Accept", "application/n-triples, text/turtle;q=0.9")
+            # SPARQLWrapper also sends format=... parameters, which Virtuoso obeys over Accept
+            wrapper.setReturnFormat(TURTLE)
+            wrapper.addCustomHttpHeader("Accept", self.dialect.graph_accept)
             raw = self._run(wrapper)
             graph = Graph()
             text = raw.decode("utf-8")
             try:
-                graph.parse(data=text, format="nt")
-            except Exception:  # some engines answer Turtle whatever we ask
+                graph.parse(data=text, format="turtle")  # N-Triples is Turtle too
+            except Exception:
                 try:
-                    graph.parse(data=text, format="turtle")
+                    graph.parse(data=text, format="nt")
                 except Exception as exc:
                     raise StoreError(f"the engine returned a graph that cannot be parsed: {_first_line(str(exc))}") \
                         from exc
@@ -173,6 +175,8 @@ class RemoteStore(Store):
             return AskResult(value in (True, 1, "true", "1"))
         variables = body["head"].get("vars", [])
         rows = [{k: _term(v) for k, v in b.items()} for b in body["results"]["bindings"]]
+        if form == "ASK" and self.dialect.ask_variable and variables == [self.dialect.ask_variable]:
+            return AskResult(bool(rows) and str(rows[0].get(self.dialect.ask_variable)) in ("1", "true"))
         return SelectResult(variables, rows)
 
     def _run(self, wrapper: SPARQLWrapper) -> bytes:
@@ -259,10 +263,11 @@ class RemoteStore(Store):
             for name, body in bodies.items():
                 if body:
                     stage = f"{STAGING}{uuid.uuid4()}"
-                    url = self._gsp_url(stage)
-                    self._http("PUT", url, data=body.encode("utf-8"),
-                               headers={"Content-Type": "application/n-triples"})
                     staged[name] = stage
+                    url = self._gsp_url(stage)
+                    for chunk in _chunks(body, self.dialect.max_upload_bytes):
+                        self._http("POST", url, data=chunk.encode("utf-8"),
+                                   headers={"Content-Type": "application/n-triples"})
             parts = []
             for name in bodies:
                 if name in staged:
@@ -294,6 +299,22 @@ class RemoteStore(Store):
 
     def close(self) -> None:
         pass
+
+
+def _chunks(ntriples: str, size: int) -> list[str]:
+    """N-Triples split at line ends into pieces of at most about ``size`` bytes."""
+    if len(ntriples) <= size:
+        return [ntriples]
+    pieces, current, length = [], [], 0
+    for line in ntriples.splitlines(keepends=True):
+        if length + len(line) > size and current:
+            pieces.append("".join(current))
+            current, length = [], 0
+        current.append(line)
+        length += len(line)
+    if current:
+        pieces.append("".join(current))
+    return pieces
 
 
 def _first_line(text: str, limit: int = 240) -> str:
