@@ -35,6 +35,7 @@ class Settings:
     auth: str | None = None
     auth_type: str = "basic"
     admin_token: str | None = None
+    service_allowlist: frozenset[str] = frozenset()
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -50,6 +51,8 @@ class Settings:
             "auth": env.get("CLUSTERKG_AUTH") or None,
             "auth_type": (env.get("CLUSTERKG_AUTH_TYPE") or "basic").lower(),
             "admin_token": env.get("CLUSTERKG_ADMIN_TOKEN") or None,
+            "service_allowlist": frozenset(
+                x.strip() for x in env.get("CLUSTERKG_SERVICE_ALLOWLIST", "").split(",") if x.strip()),
         }
         for key, value in overrides.items():
             if value is not None:

@@ -16,4 +16,4 @@ def open_store(settings: Settings, *, read_only: bool = False) -> Store:
         return RemoteStore(settings)
     from graph.store.embedded import EmbeddedStore
 
-    return EmbeddedStore(settings.store_path, read_only=read_only)
+    return EmbeddedStore(settings.store_path, read_only=read_only, allowed_services=settings.service_allowlist)

@@ -15,6 +15,7 @@ import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
 from rdflib.term import Node
 
+from graph.guard import ServiceRefused, check_services
 from graph.results import AskResult, GraphResult, QueryResult, SelectResult
 from graph.store.base import Store, StoreError, StoreUnavailable
 from graph.store.terms import from_ox, to_ox
@@ -29,8 +30,10 @@ def _one_line(message: str, limit: int = 240) -> str:
 class EmbeddedStore(Store):
     """A pyoxigraph store in ``path``; its default graph for queries is the union of all graphs."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False,
+                 allowed_services: frozenset[str] = frozenset()) -> None:
         self.path = Path(path)
+        self.allowed_services = allowed_services
         try:
             if read_only:
                 if not (self.path / "CURRENT").exists():
@@ -49,6 +52,10 @@ class EmbeddedStore(Store):
 
     # -- reads ------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None) -> QueryResult:
+        try:
+            check_services(sparql, self.allowed_services)
+        except ServiceRefused as exc:
+            raise StoreError(str(exc)) from exc
         substitutions = {ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()}
         try:
             result = self._ox.query(sparql, use_default_graph_as_union=True,

@@ -24,6 +24,7 @@ from SPARQLWrapper import DIGEST, JSON, POST, POSTDIRECTLY, TURTLE, SPARQLWrappe
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from graph.config import Settings
+from graph.guard import ServiceRefused, check_services
 from graph.namespaces import is_absolute_iri
 from graph.results import AskResult, GraphResult, QueryResult, SelectResult
 from graph.sparql_text import query_form, where_group_start
@@ -73,6 +74,7 @@ class RemoteStore(Store):
         if settings.auth:
             self.user, _, self.password = settings.auth.partition(":")
         self.auth_type = settings.auth_type
+        self.allowed_services = settings.service_allowlist
         self.dialect = self._detect()
         self._check_union_default_graph()
 
@@ -138,6 +140,10 @@ class RemoteStore(Store):
 
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None) -> QueryResult:
         sparql = bind_with_values(sparql, bindings or {})
+        try:
+            check_services(sparql, self.allowed_services)
+        except ServiceRefused as exc:
+            raise StoreError(str(exc)) from exc
         form = query_form(sparql)
         if form is None:
             raise StoreError("SPARQL syntax error: only SELECT, ASK, CONSTRUCT and DESCRIBE queries are run here")
