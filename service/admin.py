@@ -198,28 +198,28 @@ def gsp_get():
     return _rdf_response(state().store.get_graph(name), media)
 
 
-@blueprint.put("/graph-store")
-@bearer_required
-def gsp_put():
+def _store_graph(replace: bool):
+    """PUT (replace) or POST (add to) a named graph; 201 if it is new, 204 otherwise."""
     name = _graph_name()
     existed = name in state().store.named_graphs()
     graph = _body_graph()
-    outcome = _write(lambda: GraphWriter(state().store, state().settings).put(name, graph))
+    writer = GraphWriter(state().store, state().settings)
+    outcome = _write(lambda: writer.put(name, graph) if replace else writer.post(name, graph))
     if isinstance(outcome, tuple):
         return outcome
     return Response(status=204 if existed else 201)
+
+
+@blueprint.put("/graph-store")
+@bearer_required
+def gsp_put():
+    return _store_graph(replace=True)
 
 
 @blueprint.post("/graph-store")
 @bearer_required
 def gsp_post():
-    name = _graph_name()
-    existed = name in state().store.named_graphs()
-    graph = _body_graph()
-    outcome = _write(lambda: GraphWriter(state().store, state().settings).post(name, graph))
-    if isinstance(outcome, tuple):
-        return outcome
-    return Response(status=204 if existed else 201)
+    return _store_graph(replace=False)
 
 
 @blueprint.delete("/graph-store")
