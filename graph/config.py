@@ -36,6 +36,7 @@ class Settings:
     auth_type: str = "basic"
     admin_token: str | None = None
     service_allowlist: frozenset[str] = frozenset()
+    max_rows: int = 10_000  # rows (or triples) the public endpoint and API return at most
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -51,6 +52,7 @@ class Settings:
             "auth": env.get("CLUSTERKG_AUTH") or None,
             "auth_type": (env.get("CLUSTERKG_AUTH_TYPE") or "basic").lower(),
             "admin_token": env.get("CLUSTERKG_ADMIN_TOKEN") or None,
+            "max_rows": int(env.get("CLUSTERKG_MAX_ROWS", "10000")),
             "service_allowlist": frozenset(
                 x.strip() for x in env.get("CLUSTERKG_SERVICE_ALLOWLIST", "").split(",") if x.strip()),
         }

@@ -126,8 +126,9 @@ class SavedQuery:
             text = text[:start] + insert + text[end:]
         return text
 
-    def run(self, store: Store, values: Mapping[str, Sequence[str]] | None = None) -> QueryResult:
-        return store.query(self.bind(store, values or {}))
+    def run(self, store: Store, values: Mapping[str, Sequence[str]] | None = None, *,
+            max_rows: int | None = None) -> QueryResult:
+        return store.query(self.bind(store, values or {}), max_rows=max_rows)
 
 
 # -- values ------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def run_query(name: str):
     """Run one saved query; parameters come from the query string (repeat a key for a list)."""
     query = _query(name)
     values = {key: request.args.getlist(key) for key in request.args if key != "format"}
-    result = query.run(state().store, values)
+    result = query.run(state().store, values, max_rows=state().settings.max_rows)
     return render_result(result, request)
 
 

@@ -61,7 +61,10 @@ def render_result(result: QueryResult, request: Request) -> Response:
         rdf_format = {TURTLE: "turtle", NTRIPLES: "nt", JSONLD: "json-ld", RDFXML: "xml",
                       "application/json": "json-ld"}[mimetype]
         body = result.graph.serialize(format=rdf_format)
-        return Response(body, mimetype=mimetype, content_type=f"{mimetype}; charset=utf-8")
+        response = Response(body, mimetype=mimetype, content_type=f"{mimetype}; charset=utf-8")
+        if result.truncated:
+            response.headers["X-Clusterkg-Truncated"] = "true"
+        return response
     mimetype = choose(request, RESULT_TYPES, SPARQL_JSON)
     if mimetype in (SPARQL_JSON, "application/json"):
         body = to_sparql_json(result)  # type: ignore[arg-type]

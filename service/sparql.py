@@ -64,7 +64,7 @@ def endpoint():
     if query_form(text) is None:
         abort(400, description="only SELECT, CONSTRUCT, ASK and DESCRIBE queries are accepted; "
                                "updates are refused (the endpoint is read-only)")
-    result = state().store.query(text)
+    result = state().store.query(text, max_rows=state().settings.max_rows)
     return _cors(render_result(result, request))
 
 

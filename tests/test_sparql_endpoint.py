@@ -130,3 +130,28 @@ def test_curl_construct_as_turtle(live_server: str) -> None:
                           "-H", "Content-Type: application/sparql-query", "--data-binary", CONSTRUCT],
                          capture_output=True, text=True, timeout=30, check=True).stdout
     assert len(Graph().parse(data=out, format="turtle")) == 6
+
+
+def test_results_are_capped_with_an_explicit_marker(shared_store) -> None:
+    from dataclasses import replace
+
+    from graph.config import Settings
+    from service import create_app
+
+    from .conftest import BASE
+
+    app = create_app(replace(Settings(base_iri=BASE), max_rows=5), store=shared_store, config={"TESTING": True})
+    client = app.test_client()
+    response = client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    body = response.get_json()
+    assert len(body["results"]["bindings"]) == 5 and body["truncated"] is True
+    assert "urn:clusterkg:truncated" in body["head"]["link"]
+    assert response.headers["X-Clusterkg-Truncated"] == "true"
+    graph = client.get("/sparql", query_string={"query": "CONSTRUCT WHERE { ?s ?p ?o }"},
+                       headers={"Accept": "application/n-triples"})
+    assert len(graph.get_data(as_text=True).strip().splitlines()) == 5
+    assert graph.headers["X-Clusterkg-Truncated"] == "true"
+    small = client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 3"})
+    assert "truncated" not in small.get_json() and "X-Clusterkg-Truncated" not in small.headers
+    capped_api = client.get("/api/queries/kpis-by-category").get_json()
+    assert len(capped_api["results"]["bindings"]) == 5 and capped_api["truncated"] is True

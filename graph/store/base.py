@@ -27,8 +27,10 @@ class Store(ABC):
     """
 
     @abstractmethod
-    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None) -> QueryResult:
-        """Run a read-only SPARQL query.
+    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
+              max_rows: int | None = None) -> QueryResult:
+        """Run a read-only SPARQL query; with ``max_rows``, at most that many rows (or triples)
+        are returned and the result says it was truncated.
 
         ``bindings`` pre-bind variables without pasting them into the text (SPARQL-dev SEP-0007
         substitution); as in SEP-0007, a bound variable must be in the SELECT projection.

@@ -51,7 +51,8 @@ class EmbeddedStore(Store):
             raise StoreUnavailable(f"cannot open the store at {self.path}: {exc}") from exc
 
     # -- reads ------------------------------------------------------------------------------
-    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None) -> QueryResult:
+    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
+              max_rows: int | None = None) -> QueryResult:
         try:
             check_services(sparql, self.allowed_services)
         except ServiceRefused as exc:
@@ -70,6 +71,8 @@ class EmbeddedStore(Store):
             variables = [v.value for v in result.variables]
             rows = []
             for solution in result:
+                if max_rows is not None and len(rows) >= max_rows:
+                    return SelectResult(variables, rows, truncated=True)  # stop reading: it is lazy
                 row = {}
                 for var in variables:
                     term = solution[var]
@@ -79,6 +82,8 @@ class EmbeddedStore(Store):
             return SelectResult(variables, rows)
         graph = Graph()
         for triple in result:
+            if max_rows is not None and len(graph) >= max_rows:
+                return GraphResult(graph, truncated=True)
             graph.add((from_ox(triple.subject), from_ox(triple.predicate), from_ox(triple.object)))
         return GraphResult(graph)
 

@@ -138,7 +138,8 @@ class RemoteStore(Store):
         assert isinstance(result, SelectResult)
         return result
 
-    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None) -> QueryResult:
+    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
+              max_rows: int | None = None) -> QueryResult:
         sparql = bind_with_values(sparql, bindings or {})
         try:
             check_services(sparql, self.allowed_services)
@@ -167,6 +168,11 @@ class RemoteStore(Store):
                 except Exception as exc:
                     raise StoreError(f"the engine returned a graph that cannot be parsed: {_first_line(str(exc))}") \
                         from exc
+            if max_rows is not None and len(graph) > max_rows:
+                kept = Graph()
+                for triple in list(graph)[:max_rows]:
+                    kept.add(triple)
+                return GraphResult(kept, truncated=True)
             return GraphResult(graph)
         wrapper.setReturnFormat(JSON)
         wrapper.addCustomHttpHeader("Accept", "application/sparql-results+json")
@@ -183,6 +189,8 @@ class RemoteStore(Store):
         rows = [{k: _term(v) for k, v in b.items()} for b in body["results"]["bindings"]]
         if form == "ASK" and self.dialect.ask_variable and variables == [self.dialect.ask_variable]:
             return AskResult(bool(rows) and str(rows[0].get(self.dialect.ask_variable)) in ("1", "true"))
+        if max_rows is not None and len(rows) > max_rows:
+            return SelectResult(variables, rows[:max_rows], truncated=True)
         return SelectResult(variables, rows)
 
     def _run(self, wrapper: SPARQLWrapper) -> bytes:
