@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 
 from rdflib import URIRef
 
-from graph.namespaces import QUESTION, VOCAB
+from graph.namespaces import CKG, QUESTION, VOCAB
 from graph.queries import choices, resolve_values
 from graph.results import GraphResult, SelectResult
-from graph.vocab import is_other_option
+from graph.vocab import is_other_option, option_scheme, pref_label, terminology
 from service.links import href
 from service.state import state
 
@@ -202,8 +202,7 @@ def concept(iri: str) -> dict[str, Any]:
 def figure(number: int) -> dict[str, Any]:
     question = FIGURES[number]
     data = rows("option-counts", question=question)
-    scheme = next((s for s in vocabularies()["schemes"] if s.get("question") == question), None)
-    caption = _figure_caption(question)
+    caption, scheme_label = _figure_caption(question)
     top = max([r["responses"] for r in data] + [1])
     bar_area = 360
     bars = []
@@ -215,18 +214,18 @@ def figure(number: int) -> dict[str, Any]:
     for bar in bars:
         bar["text_x"] = 12 + max(bar["w_responses"], bar["w_clusters"])
     return {"number": number, "question": question, "caption": caption, "bars": bars,
-            "height": 20 + 46 * len(bars), "scheme": scheme["label"] if scheme else "",
+            "height": 20 + 46 * len(bars), "scheme": scheme_label,
             "query": "option-counts", "query_href": f"/queries/option-counts?question={question}",
             "api": api_url("option-counts", question=question)}
 
 
-def _figure_caption(question: int) -> str:
-    from graph.namespaces import CKG
-    from graph.vocab import option_scheme, terminology
-
+def _figure_caption(question: int) -> tuple[str, str]:
+    """The figure's caption and its scheme's label, from the vocabularies (no query needed)."""
     scheme = option_scheme(QUESTION[str(question)])
-    caption = terminology().value(scheme, CKG.figureCaption) if scheme is not None else None
-    return str(caption) if caption else f"Options of question {question}"
+    if scheme is None:
+        return f"Options of question {question}", ""
+    caption = terminology().value(scheme, CKG.figureCaption)
+    return (str(caption) if caption else f"Options of question {question}"), pref_label(scheme)
 
 
 def figures() -> dict[str, Any]:
