@@ -8,7 +8,7 @@ environment; nothing else reads ``os.environ``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,6 @@ class Settings:
     admin_token: str | None = None
     service_allowlist: frozenset[str] = frozenset()
     max_rows: int = 10_000  # rows (or triples) the public endpoint and API return at most
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

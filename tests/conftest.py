@@ -61,18 +61,14 @@ def template_nquads(template_store: Path) -> bytes:
 
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[engines.Engine]:
-    engine = engines.OxigraphServer(tmp_path_factory.mktemp("oxigraph"))
-    engine.start()
-    yield engine
-    engine.stop()
+    with engines.OxigraphServer(tmp_path_factory.mktemp("oxigraph")) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")
 def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[engines.Engine]:
-    engine = engines.VirtuosoServer(tmp_path_factory.mktemp("virtuoso"))
-    engine.start()
-    yield engine
-    engine.stop()
+    with engines.VirtuosoServer(tmp_path_factory.mktemp("virtuoso")) as engine:
+        yield engine
 
 
 def _engine(request: pytest.FixtureRequest, backend: str) -> engines.Engine:

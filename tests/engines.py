@@ -30,6 +30,13 @@ class Engine:
     def start(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def __enter__(self) -> Engine:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def reset(self, nquads: bytes) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
