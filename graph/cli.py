@@ -83,9 +83,16 @@ def main(ctx: click.Context, store_path: Path | None, endpoint: str | None, upda
          graph_store: str | None, auth: str | None, auth_type: str | None, base_iri: str | None) -> None:
     """clusterkg: cluster-manager surveys as a validated, queryable knowledge graph."""
     ctx.ensure_object(dict)
-    ctx.obj["settings"] = Settings.from_env(
+    ctx.obj["settings"] = _from_env(
         store_path=store_path, endpoint=endpoint, update_endpoint=update_endpoint,
         graph_store=graph_store, auth=auth, auth_type=auth_type, base_iri=base_iri)
+
+
+def _from_env(**overrides: Any) -> Settings:
+    try:
+        return Settings.from_env(**overrides)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
 
 
 def _subcommand(name: str | None = None, **kwargs: Any) -> Callable:
@@ -101,7 +108,7 @@ def _subcommand(name: str | None = None, **kwargs: Any) -> Callable:
             if any(v is not None for v in overrides.values()):
                 current = _settings(ctx)
                 merged = {k: v if v is not None else getattr(current, k) for k, v in overrides.items()}
-                ctx.obj["settings"] = Settings.from_env(**merged)
+                ctx.obj["settings"] = _from_env(**merged)
             return ctx.invoke(func, ctx, **params)
         wrapper.__doc__ = func.__doc__
         wrapper.params.extend(getattr(func, "__click_params__", [])[::-1])
@@ -340,6 +347,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int, admin_toke
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="clusterkg")
     finally:
+        app.extensions["clusterkg"].close()
         store.close()
 
 

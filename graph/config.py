@@ -37,6 +37,11 @@ class Settings:
     admin_token: str | None = None
     service_allowlist: frozenset[str] = frozenset()
     max_rows: int = 10_000  # rows (or triples) the public endpoint and API return at most
+    # limits of the service's queries (see graph/store/sandbox.py and docs/security.md)
+    query_timeout: float = 5.0  # seconds; a query still running then is stopped
+    query_workers: int = 2  # processes that run queries (embedded store); 0 runs them in-process, unbounded
+    query_memory_mb: int = 2048  # address space of a query worker
+    max_query_length: int = 100_000  # characters of a /sparql query
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -51,7 +56,11 @@ class Settings:
             "auth": env.get("CLUSTERKG_AUTH") or None,
             "auth_type": (env.get("CLUSTERKG_AUTH_TYPE") or "basic").lower(),
             "admin_token": env.get("CLUSTERKG_ADMIN_TOKEN") or None,
-            "max_rows": int(env.get("CLUSTERKG_MAX_ROWS", "10000")),
+            "max_rows": _number(env, "CLUSTERKG_MAX_ROWS", 10_000, int),
+            "query_timeout": _number(env, "CLUSTERKG_QUERY_TIMEOUT", 5.0, float),
+            "query_workers": _number(env, "CLUSTERKG_QUERY_WORKERS", 2, int),
+            "query_memory_mb": _number(env, "CLUSTERKG_QUERY_MEMORY_MB", 2048, int),
+            "max_query_length": _number(env, "CLUSTERKG_MAX_QUERY_LENGTH", 100_000, int),
             "service_allowlist": frozenset(
                 x.strip() for x in env.get("CLUSTERKG_SERVICE_ALLOWLIST", "").split(",") if x.strip()),
         }
@@ -63,3 +72,17 @@ class Settings:
             base += "/"
         values["base_iri"] = base
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _number(env: os._Environ[str] | dict[str, str], name: str, default: float, kind: type) -> float:
+    """A non-negative number from the environment, or a clear error naming the variable."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a {'whole ' if kind is int else ''}number, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, not {raw!r}")
+    return value

@@ -8,14 +8,15 @@ import secrets
 from flask import Flask
 
 from graph.config import Settings
-from graph.store import Store, open_store
+from graph.store import Store, open_store, with_query_limits
 from service.state import ServiceState
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None,
                config: dict | None = None) -> Flask:
     """The WSGI app. ``store`` lets tests and embedders pass an open store; otherwise the
-    settings' store is opened (and closed when the process ends)."""
+    settings' store is opened. ``app.extensions["clusterkg"].close()`` stops the query workers
+    (and closes the store if it opened it)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -27,7 +28,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     )
     if config:
         app.config.update(config)
-    app.extensions["clusterkg"] = ServiceState(settings, store or open_store(settings))
+    opened = open_store(settings) if store is None else None
+    given = store or opened
+    assert given is not None
+    limited = with_query_limits(given, settings)
+    owned = [s for s in (limited if limited is not given else None, opened) if s is not None]
+    app.extensions["clusterkg"] = ServiceState(settings, limited, owned=owned)
 
     from service import admin, api, errors, linkeddata, pages, security, sparql
     from service.links import href

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from graph.queries import ParameterError
-from graph.store import StoreError
+from graph.store import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreUnavailable
 from service.negotiation import NotAcceptable
 
 log = logging.getLogger("clusterkg.service")
 
 TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-          406: "Not acceptable", 413: "Too large", 415: "Unsupported media type", 500: "Internal error"}
+          406: "Not acceptable", 413: "Too large", 415: "Unsupported media type", 500: "Internal error",
+          503: "Unavailable"}
 
 
 def _wants_page() -> bool:
@@ -43,6 +44,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(StoreError)
     def store_error(exc: StoreError):
+        if isinstance(exc, (QueryTimeout, QueryAborted)):
+            return _error(503, str(exc), limit="timeout" if isinstance(exc, QueryTimeout) else "memory")
+        if isinstance(exc, (StoreBusy, StoreUnavailable)):
+            response, status = _error(503, str(exc))
+            response = make_response(response, status)
+            response.headers["Retry-After"] = "5"
+            return response
         return _error(400, str(exc))
 
     @app.errorhandler(HTTPException)

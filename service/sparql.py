@@ -17,9 +17,6 @@ from service.state import state
 
 blueprint = Blueprint("sparql", __name__)
 
-MAX_QUERY_LENGTH = 100_000
-
-
 def _cors(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
@@ -59,8 +56,9 @@ def endpoint():
         return editor_page(text or "")
     if text is None or not text.strip():
         return _cors(service_description())
-    if len(text) > MAX_QUERY_LENGTH:
-        abort(413, description=f"the query is longer than {MAX_QUERY_LENGTH} characters")
+    limit = state().settings.max_query_length
+    if len(text) > limit:
+        abort(413, description=f"the query is longer than {limit} characters, this service's limit")
     if query_form(text) is None:
         abort(400, description="only SELECT, CONSTRUCT, ASK and DESCRIBE queries are accepted; "
                                "updates are refused (the endpoint is read-only)")

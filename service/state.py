@@ -14,13 +14,20 @@ from graph.store import Store
 @dataclass
 class ServiceState:
     settings: Settings
-    store: Store
+    store: Store  # the store as the service uses it: queries bounded (graph.store.with_query_limits)
     queries: dict[str, SavedQuery] = field(default_factory=dict)
+    owned: list[Store] = field(default_factory=list)  # what close() releases
 
     def __post_init__(self) -> None:
         # loaded (and syntax-checked) at start-up, so a broken query file stops the service early
         if not self.queries:
             self.queries = load_queries()
+
+    def close(self) -> None:
+        """Stop the query workers, and close the store if the service opened it."""
+        for store in self.owned:
+            store.close()
+        self.owned.clear()
 
 
 def state() -> ServiceState:

@@ -130,7 +130,25 @@ def quads_of(store: Store) -> list[str]:
 def app(shared_store: Store):
     from service import create_app
 
-    return create_app(Settings(base_iri=BASE), store=shared_store, config={"TESTING": True})
+    app = create_app(Settings(base_iri=BASE), store=shared_store, config={"TESTING": True})
+    yield app
+    app.extensions["clusterkg"].close()
+
+
+@pytest.fixture
+def make_app():
+    """create_app for one test; the apps' query workers are stopped after it."""
+    from service import create_app
+
+    made = []
+
+    def make(*args, **kwargs):
+        made.append(create_app(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.extensions["clusterkg"].close()
 
 
 @pytest.fixture
@@ -146,12 +164,6 @@ def live_server(request: pytest.FixtureRequest, template_store: Path, template_n
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`clusterkg serve` on the bundled data (an embedded copy, or an engine), on a free loopback
     port; stopped by its PID."""
-    import signal
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
     path = tmp_path_factory.mktemp("live") / "store"
     args = ["--store", str(path)]
     if request.param == "embedded":
@@ -163,27 +175,5 @@ def live_server(request: pytest.FixtureRequest, template_store: Path, template_n
                 "--graph-store", engine.graph_store_url]
         if engine.auth:
             args += ["--auth", engine.auth, "--auth-type", engine.auth_type]
-    port = free_port()
-    cli = Path(sys.executable).with_name("clusterkg")
-    log = (path.parent / "serve.log").open("w")
-    proc = subprocess.Popen([str(cli), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "CLUSTERKG_BASE_IRI": BASE})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/api/queries", timeout=2).read()
-            break
-        except OSError as exc:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                log_text = (path.parent / "serve.log").read_text()
-                raise RuntimeError("clusterkg serve did not start: " + log_text) from exc
-            time.sleep(0.2)
-    yield url
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with engines.ServeProcess(args, path.parent / "serve.log", {"CLUSTERKG_BASE_IRI": BASE}) as serve:
+        yield serve.url

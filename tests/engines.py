@@ -204,3 +204,57 @@ class VirtuosoServer(Engine):
     def log_text(self) -> str:
         log = self.directory / "virtuoso.log"
         return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+
+class ServeProcess:
+    """`clusterkg serve` as a user runs it, on a free loopback port; stopped by its PID.
+
+    ``args`` are the store options; ``env`` adds CLUSTERKG_* settings.
+    """
+
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        import os
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = log_path.open("w")
+        cli = Path(sys.executable).with_name("clusterkg")
+        self.proc: subprocess.Popen | None = subprocess.Popen(
+            [str(cli), "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
+            stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/api/queries", timeout=2).read()
+                return
+            except OSError as exc:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.kill()
+                    raise RuntimeError("clusterkg serve did not start: " + log_path.read_text()) from exc
+                time.sleep(0.2)
+
+    def __enter__(self) -> ServeProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+            self.proc = None
+        self._log.close()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an operator's kill -9 would."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+        self._log.close()

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from graph.config import PROJECT_ROOT, Settings
-from service import create_app
 
 from .conftest import BASE, FIXTURES, quads_of
 
@@ -21,16 +20,16 @@ BAD_TTL = (FIXTURES / "rdf" / "bad-option.ttl").read_bytes()
 
 
 @pytest.fixture
-def admin_client(store, settings: Settings):
+def admin_client(store, settings: Settings, make_app):
     from dataclasses import replace
 
-    app = create_app(replace(settings, admin_token=TOKEN), store=store, config={"TESTING": True})
+    app = make_app(replace(settings, admin_token=TOKEN), store=store, config={"TESTING": True})
     return app.test_client()
 
 
 @pytest.fixture
-def readonly_client(store, settings: Settings):
-    return create_app(settings, store=store, config={"TESTING": True}).test_client()
+def readonly_client(store, settings: Settings, make_app):
+    return make_app(settings, store=store, config={"TESTING": True}).test_client()
 
 
 WRITES = [

@@ -139,15 +139,19 @@ def test_sparql_from_stdin(cli_store: Path) -> None:
                                        "MedSilesia", "Medicen Paris Region"]  # code-point order
 
 
-def test_a_store_in_use_is_reported(cli_store: Path) -> None:
+def test_the_cli_reads_and_writes_a_store_another_process_has_open(cli_store: Path) -> None:
     from graph.store.embedded import EmbeddedStore
 
-    holder = EmbeddedStore(cli_store)  # another process holds the lock
+    holder = EmbeddedStore(cli_store)  # e.g. `clusterkg serve`
     try:
-        out = run(cli_store, "queries")
-        assert out.returncode == 0  # listing queries needs no store
-        out = run(cli_store, "sparql", "ASK {}")
-        assert out.returncode == 1 and "in use by another process" in out.stderr
+        before = holder.named_graphs()
+        out = run(cli_store, "sparql", "ASK { ?s ?p ?o }", "--format", "json")
+        assert out.returncode == 0 and '"boolean": true' in out.stdout.replace("\n", "")
+        example = Path(__file__).parents[1] / "graph" / "templates" / "survey-responses.example.csv"
+        out = run(cli_store, "import", str(example))
+        assert out.returncode == 0, out.stderr
+        added = set(holder.named_graphs()) - set(before)
+        assert len(added) == 1 and "/graph/import/survey-responses-example-" in added.pop()
     finally:
         holder.close()
     shutil.rmtree(cli_store / "nonexistent", ignore_errors=True)

@@ -10,7 +10,6 @@ from rdflib import Graph, URIRef
 
 from graph.config import Settings
 from graph.importer import Importer
-from service import create_app
 
 from .conftest import BASE, FIXTURES, VOCAB
 
@@ -168,9 +167,9 @@ def test_templates_have_no_inline_script_or_style() -> None:
         assert "|safe" not in text.replace(" ", ""), template.name
 
 
-def test_hostile_literals_are_escaped(store, settings: Settings) -> None:
+def test_hostile_literals_are_escaped(store, settings: Settings, make_app) -> None:
     Importer(store, settings).import_file(FIXTURES / "hostile" / "hostile.ttl")
-    app = create_app(settings, store=store, config={"TESTING": True})
+    app = make_app(settings, store=store, config={"TESTING": True})
     client = app.test_client()
     for path in ("/clusters", "/data/test/cluster", "/vocab/resilience-challenges/other",
                  "/queries/clusters", "/data/test/answer", "/share?concept=" + VOCAB + "resilience-challenges/other"):

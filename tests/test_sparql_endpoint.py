@@ -132,15 +132,14 @@ def test_curl_construct_as_turtle(live_server: str) -> None:
     assert len(Graph().parse(data=out, format="turtle")) == 6
 
 
-def test_results_are_capped_with_an_explicit_marker(shared_store) -> None:
+def test_results_are_capped_with_an_explicit_marker(shared_store, make_app) -> None:
     from dataclasses import replace
 
     from graph.config import Settings
-    from service import create_app
 
     from .conftest import BASE
 
-    app = create_app(replace(Settings(base_iri=BASE), max_rows=5), store=shared_store, config={"TESTING": True})
+    app = make_app(replace(Settings(base_iri=BASE), max_rows=5), store=shared_store, config={"TESTING": True})
     client = app.test_client()
     response = client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o }"})
     body = response.get_json()

@@ -80,10 +80,46 @@ def test_updates_are_not_queries(tmp_path: Path) -> None:
     store.close()
 
 
-def test_locked_and_missing_stores_are_explained(tmp_path: Path) -> None:
-    holder = EmbeddedStore(tmp_path / "s")
-    with pytest.raises(StoreUnavailable, match="in use by another process"):
-        EmbeddedStore(tmp_path / "s")
-    holder.close()
+def test_missing_and_foreign_held_stores_are_explained(tmp_path: Path) -> None:
+    import pyoxigraph as ox
+
     with pytest.raises(StoreUnavailable, match="no store at"):
         EmbeddedStore(tmp_path / "missing", read_only=True)
+    store = EmbeddedStore(tmp_path / "s")
+    foreign = ox.Store(str(tmp_path / "s"))  # a process that ignores clusterkg's lock file
+    with pytest.raises(StoreUnavailable, match="does not follow clusterkg's locking"):
+        store.replace_graphs({G1: _graph("a")})
+    del foreign
+    store.replace_graphs({G1: _graph("a")})
+    assert len(store.get_graph(G1)) == 1
+    store.close()
+
+
+def test_several_openings_of_one_store_share_it(tmp_path: Path) -> None:
+    """Readers see each committed write at once; writes never wait for a reader that is idle;
+    nobody holds the store open for writing between writes."""
+    import pyoxigraph as ox
+
+    a = EmbeddedStore(tmp_path / "s")
+    b = EmbeddedStore(tmp_path / "s")
+    reader = EmbeddedStore(tmp_path / "s", read_only=True)
+    assert reader.named_graphs() == []
+    a.replace_graphs({G1: _graph("a")})
+    assert reader.named_graphs() == [G1] and b.named_graphs() == [G1]
+    b.replace_graphs({G2: _graph("b"), G1: None})
+    assert a.named_graphs() == [G2] and reader.named_graphs() == [G2]
+    with pytest.raises(StoreError, match="read-only"):
+        reader.replace_graphs({G1: _graph("x")})
+    probe = ox.Store(str(tmp_path / "s"))  # would fail on RocksDB's lock if a writer kept it open
+    del probe
+    for s in (a, b, reader):
+        s.close()
+
+
+def test_a_failed_write_releases_the_store(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    with pytest.raises(StoreError, match="invalid graph name"):
+        store.replace_graphs({"not an iri": _graph("a")})
+    store.replace_graphs({G1: _graph("a")})
+    assert store.named_graphs() == [G1]
+    store.close()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from graph.config import Settings
-from graph.store.base import Store, StoreError, StoreUnavailable
+from graph.store.base import QueryAborted, QueryTimeout, Store, StoreBusy, StoreError, StoreUnavailable
 
-__all__ = ["Store", "StoreError", "StoreUnavailable", "open_store"]
+__all__ = ["QueryAborted", "QueryTimeout", "Store", "StoreBusy", "StoreError", "StoreUnavailable", "open_store",
+           "with_query_limits"]
 
 
 def open_store(settings: Settings, *, read_only: bool = False) -> Store:
@@ -17,3 +18,23 @@ def open_store(settings: Settings, *, read_only: bool = False) -> Store:
     from graph.store.embedded import EmbeddedStore
 
     return EmbeddedStore(settings.store_path, read_only=read_only, allowed_services=settings.service_allowlist)
+
+
+def with_query_limits(store: Store, settings: Settings) -> Store:
+    """The store as the service must use it: every query bounded by the settings' time limit.
+
+    The embedded store's queries move to worker processes that are killed at the deadline (unless
+    ``query_workers`` is 0); a remote engine's queries get the deadline as their HTTP timeout.
+    The returned store's ``close()`` stops what this added, not ``store`` itself.
+    """
+    from graph.store.embedded import EmbeddedStore
+    from graph.store.remote import RemoteStore
+
+    if isinstance(store, EmbeddedStore) and settings.query_workers > 0:
+        from graph.store.sandbox import Limits, SandboxedStore
+
+        return SandboxedStore(store, Limits(timeout=settings.query_timeout, memory_mb=settings.query_memory_mb or None,
+                                            workers=settings.query_workers))
+    if isinstance(store, RemoteStore):
+        store.query_timeout_s = settings.query_timeout
+    return store

@@ -19,6 +19,18 @@ class StoreUnavailable(StoreError):
     """The store cannot be opened or reached (locked, down, missing)."""
 
 
+class QueryTimeout(StoreError):
+    """A query ran past the time limit and was stopped."""
+
+
+class QueryAborted(StoreError):
+    """A query was stopped for another limit (memory) or because its worker died."""
+
+
+class StoreBusy(StoreError):
+    """Every query worker is busy; the client should retry later."""
+
+
 class Store(ABC):
     """A quad store that queries the union of its named graphs as the default graph.
 

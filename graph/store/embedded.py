@@ -4,11 +4,17 @@ Why on disk rather than in memory with snapshots: measured on this machine kind 
 1M quads, opening the on-disk store is instant while loading the same N-Quads into memory takes
 ~2.4 s (a cold start the service cannot afford), and the queries tried ran at the same speed on
 both (see docs/architecture.md). RocksDB gives durable, atomic transactions for free.
+
+Reads go through a read-only handle and writes open the store read-write only for the time of the
+write (see :mod:`graph.store.lockfile`), so any number of processes — the service, its query
+workers, the command line — can use one store at the same time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -18,6 +24,7 @@ from rdflib.term import Node
 from graph.guard import ServiceRefused, check_services
 from graph.results import AskResult, GraphResult, QueryResult, SelectResult
 from graph.store.base import Store, StoreError, StoreUnavailable
+from graph.store.lockfile import StoreLock
 from graph.store.terms import from_ox, to_ox
 
 
@@ -28,27 +35,66 @@ def _one_line(message: str, limit: int = 240) -> str:
 
 
 class EmbeddedStore(Store):
-    """A pyoxigraph store in ``path``; its default graph for queries is the union of all graphs."""
+    """A pyoxigraph store in ``path``; its default graph for queries is the union of all graphs.
+
+    ``read_only`` refuses writes and requires an existing store; otherwise the store is created
+    if missing.
+    """
 
     def __init__(self, path: Path, *, read_only: bool = False,
                  allowed_services: frozenset[str] = frozenset()) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self.allowed_services = allowed_services
-        try:
-            if read_only:
-                if not (self.path / "CURRENT").exists():
-                    raise StoreUnavailable(f"no store at {self.path} (run `clusterkg init` first)")
-                self._ox = ox.Store.read_only(str(self.path))
-            else:
+        self._handle: ox.Store | None = None
+        self._generation: str | None = None
+        self._mutex = threading.Lock()
+        self._closed = False
+        self._lock = StoreLock(self.path)
+        if read_only:
+            if not (self.path / "CURRENT").exists():
+                raise StoreUnavailable(f"no store at {self.path} (run `clusterkg init` first)")
+        else:
+            try:
                 self.path.mkdir(parents=True, exist_ok=True)
-                self._ox = ox.Store(str(self.path))
-        except OSError as exc:
-            if "lock" in str(exc).lower():
-                raise StoreUnavailable(
-                    f"the store at {self.path} is in use by another process "
-                    "(is `clusterkg serve` running on it?); stop it or use another --store"
-                ) from exc
-            raise StoreUnavailable(f"cannot open the store at {self.path}: {exc}") from exc
+            except OSError as exc:
+                raise StoreUnavailable(f"cannot create the store at {self.path}: {exc}") from exc
+            if not (self.path / "CURRENT").exists():
+                self._write(lambda handle: None)  # creates the RocksDB files
+
+    @contextmanager
+    def _reader(self) -> Iterator[ox.Store]:
+        """A read-only handle that sees every committed write, held under the shared lock."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        with self._lock.shared() as generation:
+            with self._mutex:
+                if self._handle is None or generation != self._generation:
+                    self._handle = _open(self.path, read_only=True)
+                    self._generation = generation
+                handle = self._handle
+            yield handle
+
+    def _write(self, action: Callable[[ox.Store], object]) -> None:
+        """Run ``action`` on the store opened read-write under the exclusive lock, then close it.
+
+        The handle must be gone before the lock is released (readers then reopen), so no
+        reference to it may outlive this call: not even in a traceback.
+        """
+        if self.read_only:
+            raise StoreError("this store was opened read-only; nothing was written")
+        failure = None
+        with self._lock.exclusive():
+            handle = _open(self.path, read_only=False)
+            try:
+                action(handle)
+                handle.flush()
+            except (OSError, SyntaxError, ValueError) as exc:
+                failure = f"write failed, nothing was written: {_one_line(str(exc))}"
+            finally:
+                del handle  # pyoxigraph closes RocksDB when the last reference goes
+        if failure:
+            raise StoreError(failure)
 
     # -- reads ------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
@@ -58,50 +104,38 @@ class EmbeddedStore(Store):
         except ServiceRefused as exc:
             raise StoreError(str(exc)) from exc
         substitutions = {ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()}
-        try:
-            result = self._ox.query(sparql, use_default_graph_as_union=True,
-                                    substitutions=substitutions or None)
-        except SyntaxError as exc:
-            raise StoreError(f"SPARQL syntax error: {_one_line(str(exc))}") from exc
-        except OSError as exc:
-            raise StoreError(f"query failed: {exc}") from exc
-        if isinstance(result, ox.QueryBoolean):
-            return AskResult(bool(result))
-        if isinstance(result, ox.QuerySolutions):
-            variables = [v.value for v in result.variables]
-            rows = []
-            for solution in result:
-                if max_rows is not None and len(rows) >= max_rows:
-                    return SelectResult(variables, rows, truncated=True)  # stop reading: it is lazy
-                row = {}
-                for var in variables:
-                    term = solution[var]
-                    if term is not None:
-                        row[var] = from_ox(term)
-                rows.append(row)
-            return SelectResult(variables, rows)
-        graph = Graph()
-        for triple in result:
-            if max_rows is not None and len(graph) >= max_rows:
-                return GraphResult(graph, truncated=True)
-            graph.add((from_ox(triple.subject), from_ox(triple.predicate), from_ox(triple.object)))
-        return GraphResult(graph)
+        with self._reader() as handle:
+            try:
+                result = handle.query(sparql, use_default_graph_as_union=True,
+                                      substitutions=substitutions or None)
+                return _materialise(result, max_rows)
+            except SyntaxError as exc:
+                raise StoreError(f"SPARQL syntax error: {_one_line(str(exc))}") from exc
+            except OSError as exc:
+                raise StoreError(f"query failed: {exc}") from exc
 
     def named_graphs(self) -> list[str]:
-        return sorted(g.value for g in self._ox.named_graphs() if isinstance(g, ox.NamedNode))
+        with self._reader() as handle:
+            return sorted(g.value for g in handle.named_graphs() if isinstance(g, ox.NamedNode))
 
     def get_graph(self, name: str) -> Graph:
         graph = Graph(identifier=URIRef(name))
-        for quad in self._ox.quads_for_pattern(None, None, None, ox.NamedNode(name)):
-            graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+        with self._reader() as handle:
+            for quad in handle.quads_for_pattern(None, None, None, ox.NamedNode(name)):
+                graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
         return graph
 
     def dataset(self) -> Dataset:
-        data = self._ox.dump(format=ox.RdfFormat.N_QUADS)
         ds = Dataset()
+        data = self.dump_nquads()
         if data:
             ds.parse(data=data, format="nquads")
         return ds
+
+    def dump_nquads(self) -> bytes:
+        """Every quad as N-Quads, read from one snapshot."""
+        with self._reader() as handle:
+            return handle.dump(format=ox.RdfFormat.N_QUADS) or b""
 
     # -- writes -----------------------------------------------------------------------------
     def replace_graphs(self, graphs: Mapping[str, Graph | None]) -> None:
@@ -118,15 +152,53 @@ class EmbeddedStore(Store):
                 parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
         if not parts:
             return
-        try:
-            self._ox.update(" ;\n".join(parts))
-        except (OSError, SyntaxError) as exc:
-            raise StoreError(f"write failed, nothing was written: {exc}") from exc
+        update = " ;\n".join(parts)
+        self._write(lambda handle: handle.update(update))
+
+    def recover(self) -> list[str]:
+        """Opening read-write replays RocksDB's log of a write that a crash interrupted."""
+        if not self.read_only:
+            self._write(lambda handle: None)
+        return []
 
     def close(self) -> None:
-        if getattr(self, "_ox", None) is not None:
-            try:
-                self._ox.flush()
-            except (OSError, RuntimeError):
-                pass  # a read-only store cannot flush, and has nothing to flush
-            self._ox = None  # type: ignore[assignment]
+        self._closed = True
+        with self._mutex:
+            self._handle = None
+
+
+def _open(path: Path, *, read_only: bool) -> ox.Store:
+    try:
+        return ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
+    except OSError as exc:
+        if "lock" in str(exc).lower():
+            raise StoreUnavailable(
+                f"the store at {path} is held by a process that does not follow clusterkg's locking "
+                "(an older clusterkg?); stop it or use another --store"
+            ) from exc
+        raise StoreUnavailable(f"cannot open the store at {path}: {exc}") from exc
+
+
+def _materialise(result: object, max_rows: int | None) -> QueryResult:
+    """Read a lazy pyoxigraph result into ours, stopping after ``max_rows``."""
+    if isinstance(result, ox.QueryBoolean):
+        return AskResult(bool(result))
+    if isinstance(result, ox.QuerySolutions):
+        variables = [v.value for v in result.variables]
+        rows = []
+        for solution in result:
+            if max_rows is not None and len(rows) >= max_rows:
+                return SelectResult(variables, rows, truncated=True)  # stop reading: it is lazy
+            row = {}
+            for var in variables:
+                term = solution[var]
+                if term is not None:
+                    row[var] = from_ox(term)
+            rows.append(row)
+        return SelectResult(variables, rows)
+    graph = Graph()
+    for triple in result:
+        if max_rows is not None and len(graph) >= max_rows:
+            return GraphResult(graph, truncated=True)
+        graph.add((from_ox(triple.subject), from_ox(triple.predicate), from_ox(triple.object)))
+    return GraphResult(graph)

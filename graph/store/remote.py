@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,7 +30,7 @@ from graph.namespaces import is_absolute_iri
 from graph.results import AskResult, GraphResult, QueryResult, SelectResult
 from graph.sparql_text import query_form, where_group_start
 from graph.store import dialects
-from graph.store.base import Store, StoreError, StoreUnavailable
+from graph.store.base import QueryTimeout, Store, StoreError, StoreUnavailable
 
 DEFAULT_TIMEOUT_S = 60
 STAGING = "urn:clusterkg:staging:"
@@ -70,6 +71,7 @@ class RemoteStore(Store):
         self.update_endpoint = settings.update_endpoint or settings.endpoint
         self.graph_store = settings.graph_store
         self.timeout_s = timeout_s
+        self.query_timeout_s: float | None = None  # the service sets its query time limit here
         self.user, self.password = None, None
         if settings.auth:
             self.user, _, self.password = settings.auth.partition(":")
@@ -149,6 +151,8 @@ class RemoteStore(Store):
         if form is None:
             raise StoreError("SPARQL syntax error: only SELECT, ASK, CONSTRUCT and DESCRIBE queries are run here")
         wrapper = self._wrapper(self.endpoint)
+        if self.query_timeout_s:
+            wrapper.setTimeout(max(1, math.ceil(self.query_timeout_s)))  # SPARQLWrapper takes whole seconds
         wrapper.setQuery(sparql)
         # SPARQLWrapper guesses the form by searching the text for keywords, and takes "download"
         # in a comment or an IRI for LOAD: we know the form, so we say it.
@@ -208,6 +212,9 @@ class RemoteStore(Store):
                 raise StoreError(f"SPARQL syntax error: {_first_line(body)}") from exc
             raise StoreError(f"the engine refused the request ({exc.code}): {_first_line(body)}") from exc
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
+            if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
+                raise QueryTimeout(f"the SPARQL engine did not answer within {wrapper.timeout} s, this service's "
+                                   "time limit; make the query more selective or add a LIMIT") from exc
             raise StoreUnavailable(f"the SPARQL engine at {self.endpoint} cannot be reached: {_reason(exc)}") from exc
 
     def named_graphs(self) -> list[str]:

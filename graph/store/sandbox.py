@@ -1,0 +1,236 @@
+"""Queries with a deadline: each runs in a worker process that is killed when time is up.
+
+Neither pyoxigraph nor rdflib can cancel a running query (threads cannot be interrupted inside
+the engine, and SIGALRM is not seen until the engine returns), so the service runs its reads in a
+small pool of worker processes. The parent waits for the answer until the deadline, then kills
+the worker with SIGKILL and starts a fresh one; the other workers keep answering meanwhile.
+Each worker:
+
+- opens the store read-only (see :mod:`graph.store.lockfile`), so it sees every committed write
+  and a kill never touches the data;
+- runs under an address-space limit (``RLIMIT_AS``), so a query that would eat the machine's
+  memory (an ``ORDER BY`` over everything) dies alone;
+- when no ``SERVICE`` endpoint is allowed, leaves the network: it moves into its own (empty)
+  network namespace, so even a query that slipped past the SERVICE check could not reach out.
+  Where the kernel refuses unprivileged namespaces this is skipped (and logged); the lexical
+  SERVICE check still applies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import queue
+import resource
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from rdflib import Dataset, Graph
+from rdflib.term import Node
+
+from graph.results import QueryResult
+from graph.store.base import QueryAborted, QueryTimeout, Store, StoreBusy, StoreError
+from graph.store.embedded import EmbeddedStore
+
+log = logging.getLogger("clusterkg.sandbox")
+
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long a query may run, how much memory its worker may take, how many run at once."""
+
+    timeout: float = 5.0
+    memory_mb: int | None = 2048
+    workers: int = 2
+    queue_timeout: float | None = None  # how long a request waits for a free worker; default: timeout
+
+
+# -- the worker process -----------------------------------------------------------------------
+def _leave_network() -> bool:
+    """Move this (single-threaded) process into new user and network namespaces: loopback only,
+    and down. Returns whether it worked."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
+        log.warning("query workers keep the network: unshare failed (%s)", os.strerror(ctypes.get_errno()))
+        return False
+    return True
+
+
+def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
+           memory_mb: int | None) -> None:
+    """A worker's life: answer queries from ``conn`` until it closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops us
+    if not allowed_services:
+        _leave_network()
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    store: EmbeddedStore | None = None
+    while True:
+        try:
+            sparql, bindings, max_rows = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            if store is None:
+                store = EmbeddedStore(Path(store_path), read_only=True, allowed_services=allowed_services)
+            reply: tuple[Any, ...] = ("ok", store.query(sparql, bindings, max_rows=max_rows))
+        except StoreError as exc:
+            reply = ("error", type(exc).__name__, str(exc))
+        except MemoryError:
+            reply = ("error", "QueryAborted", "the query needed more memory than the service allows "
+                                              f"({memory_mb} MB); make it more selective")
+        except Exception as exc:  # reported to the parent, which logs it
+            reply = ("error", "Exception", f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(reply)
+        except (OSError, ValueError) as exc:  # e.g. an unpicklable result: say so rather than die
+            conn.send(("error", "Exception", f"cannot return the result: {exc}"))
+
+
+# -- the pool, in the service process ---------------------------------------------------------
+class _Worker:
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+
+    def kill(self) -> None:
+        if self.process.pid is not None and self.process.exitcode is None:
+            try:
+                os.kill(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+_ERRORS: dict[str, type[StoreError]] = {"QueryAborted": QueryAborted, "QueryTimeout": QueryTimeout}
+
+
+class QueryWorkers:
+    """A fixed number of worker processes; ``run`` hands a query to a free one."""
+
+    def __init__(self, store_path: Path, allowed_services: frozenset[str], limits: Limits) -> None:
+        self.limits = limits
+        self._args = (str(store_path), allowed_services, limits.memory_mb)
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["graph.store.sandbox"])
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._all: set[_Worker] = set()
+        self._guard = threading.Lock()
+        self._closed = False
+        for _ in range(max(1, limits.workers)):
+            self._idle.put(self._start())
+
+    def _start(self) -> _Worker:
+        parent, child = self._context.Pipe(duplex=True)
+        process = self._context.Process(target=_serve, args=(child, *self._args), daemon=True,
+                                        name="clusterkg-query")
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        with self._guard:
+            self._all.add(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        """Kill a worker that overran, died or is in doubt, and put a fresh one in its place."""
+        worker.kill()
+        with self._guard:
+            self._all.discard(worker)
+            closed = self._closed
+        if not closed:
+            self._idle.put(self._start())
+
+    def run(self, sparql: str, bindings: Mapping[str, Node] | None, max_rows: int | None) -> QueryResult:
+        wait = self.limits.queue_timeout if self.limits.queue_timeout is not None else self.limits.timeout
+        try:
+            worker = self._idle.get(timeout=wait)
+        except queue.Empty:
+            raise StoreBusy(f"all {self.limits.workers} query workers are busy; "
+                            "please retry in a few seconds") from None
+        healthy = False
+        started = time.monotonic()
+        try:
+            worker.conn.send((sparql, dict(bindings or {}), max_rows))
+            if not worker.conn.poll(self.limits.timeout):
+                log.warning("query stopped after %.1f s: %.200r", time.monotonic() - started, sparql)
+                raise QueryTimeout(f"the query was stopped after {self.limits.timeout:g} s, this service's "
+                                   "time limit; make it more selective or add a LIMIT")
+            reply = worker.conn.recv()
+            healthy = True
+        except (EOFError, OSError):
+            code = worker.process.exitcode if worker.process.join(timeout=1) is None else None
+            log.warning("query worker died (exit %s) on: %.200r", code, sparql)
+            raise QueryAborted(
+                "the query was stopped: its worker ran out of memory or crashed "
+                f"(memory limit {self.limits.memory_mb} MB); make it more selective") from None
+        finally:
+            if healthy:
+                self._idle.put(worker)
+            else:
+                self._retire(worker)
+        if reply[0] == "ok":
+            return reply[1]
+        _, kind, message = reply
+        if kind == "Exception":
+            log.error("query worker error: %s on %.200r", message, sparql)
+            raise StoreError("the query failed inside the engine; the administrator can find the "
+                             "details in the service log")
+        raise _ERRORS.get(kind, StoreError)(message)
+
+    def close(self) -> None:
+        with self._guard:
+            self._closed = True
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            worker.kill()
+
+    def pids(self) -> list[int]:
+        with self._guard:
+            return [w.process.pid for w in self._all if w.process.pid is not None]
+
+
+class SandboxedStore(Store):
+    """An embedded store whose queries run in :class:`QueryWorkers`; the rest runs in-process
+    (listing graphs, reading one graph, writes: bounded work done by the service itself)."""
+
+    def __init__(self, inner: EmbeddedStore, limits: Limits) -> None:
+        self.inner = inner
+        self.limits = limits
+        self.workers = QueryWorkers(inner.path, inner.allowed_services, limits)
+
+    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
+              max_rows: int | None = None) -> QueryResult:
+        return self.workers.run(sparql, bindings, max_rows)
+
+    def named_graphs(self) -> list[str]:
+        return self.inner.named_graphs()
+
+    def get_graph(self, name: str) -> Graph:
+        return self.inner.get_graph(name)
+
+    def replace_graphs(self, graphs: Mapping[str, Graph | None]) -> None:
+        self.inner.replace_graphs(graphs)
+
+    def dataset(self) -> Dataset:
+        return self.inner.dataset()
+
+    def recover(self) -> list[str]:
+        return self.inner.recover()
+
+    def close(self) -> None:
+        """Stop the workers; the inner store belongs to whoever opened it."""
+        self.workers.close()

@@ -1,0 +1,233 @@
+"""Query limits: a runaway query is stopped at the deadline, a memory hog dies alone, and other
+clients keep being answered meanwhile; query workers have no network."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from graph.config import Settings
+from graph.store import QueryAborted, QueryTimeout, StoreBusy
+from graph.store.embedded import EmbeddedStore
+from graph.store.sandbox import Limits, SandboxedStore
+
+from . import engines
+from .conftest import BASE
+
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # ~10^10 rows on the bundled data
+MEMORY_HOG = "SELECT ?a ?b ?c ?d WHERE { ?a ?x ?b . ?c ?y ?d } ORDER BY ?a ?b ?c ?d"
+LIGHT = "/api/queries/clusters"
+
+
+def _get(url: str, timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def _sparql(base: str, query: str) -> str:
+    return base + "/sparql?" + urllib.parse.urlencode({"query": query})
+
+
+@pytest.fixture(scope="module")
+def limited_server(template_store: Path, tmp_path_factory: pytest.TempPathFactory):
+    """`clusterkg serve` with a 2 s time limit and 1 GB per query worker."""
+    path = tmp_path_factory.mktemp("limited") / "store"
+    shutil.copytree(template_store, path)
+    env = {"CLUSTERKG_BASE_IRI": BASE, "CLUSTERKG_QUERY_TIMEOUT": "2", "CLUSTERKG_QUERY_MEMORY_MB": "1024",
+           "CLUSTERKG_QUERY_WORKERS": "2"}
+    with engines.ServeProcess(["--store", str(path)], path.parent / "serve.log", env) as serve:
+        yield serve
+
+
+def test_a_runaway_query_is_stopped_while_others_are_answered(limited_server: engines.ServeProcess) -> None:
+    base = limited_server.url
+    others: list[tuple[int, float]] = []
+    stop = threading.Event()
+
+    def client(path: str) -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            status, _, _ = _get(base + path)
+            others.append((status, time.monotonic() - started))
+
+    threads = [threading.Thread(target=client, args=(p,)) for p in (LIGHT, "/clusters", LIGHT)]
+    for t in threads:
+        t.start()
+    try:
+        started = time.monotonic()
+        status, _, body = _get(_sparql(base, RUNAWAY))
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert status == 503, body
+    answer = json.loads(body)
+    assert answer["limit"] == "timeout" and "stopped after 2 s" in answer["error"]
+    assert 1.9 <= elapsed < 6, elapsed
+    assert len(others) >= 10 and all(code == 200 for code, _ in others), others[:5]
+    # nobody waited for the runaway: each answer came well within the runaway's lifetime
+    assert max(seconds for _, seconds in others) < 1.9, sorted(s for _, s in others)[-3:]
+    # and the service goes on with a fresh worker
+    assert _get(_sparql(base, "ASK { ?s ?p ?o }"))[0] == 200
+
+
+def test_a_memory_hog_dies_alone(limited_server: engines.ServeProcess) -> None:
+    base = limited_server.url
+    status, _, body = _get(_sparql(base, MEMORY_HOG))
+    assert status == 503, body
+    assert json.loads(body)["limit"] in ("memory", "timeout")  # whichever limit it reaches first
+    for _ in range(4):  # both workers are back
+        assert _get(base + LIGHT)[0] == 200
+
+
+def test_several_runaways_at_once_leave_the_service_standing(limited_server: engines.ServeProcess) -> None:
+    base = limited_server.url
+    statuses: list[int] = []
+    threads = [threading.Thread(target=lambda: statuses.append(_get(_sparql(base, RUNAWAY))[0])) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [503] * 4
+    assert _get(base + LIGHT)[0] == 200
+    assert _get(base + "/clusters")[0] == 200
+
+
+def test_a_too_long_query_is_refused_before_it_runs(limited_server: engines.ServeProcess) -> None:
+    query = "ASK { " + "?s ?p ?o . " * 12_000 + "}"
+    request = urllib.request.Request(limited_server.url + "/sparql", data=query.encode(), method="POST",
+                                     headers={"Content-Type": "application/sparql-query"})
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=30)
+    assert raised.value.code == 413 and b"longer than 100000 characters" in raised.value.read()
+
+
+def test_the_pool_says_busy_rather_than_queueing_forever(template_store: Path) -> None:
+    inner = EmbeddedStore(template_store, read_only=True)
+    store = SandboxedStore(inner, Limits(timeout=1.5, workers=1, queue_timeout=0.2))
+    try:
+        outcomes: list[str] = []
+
+        def block() -> None:
+            try:
+                store.query(RUNAWAY)
+            except QueryTimeout:
+                outcomes.append("timeout")
+
+        blocker = threading.Thread(target=block)
+        blocker.start()
+        time.sleep(0.3)
+        with pytest.raises(StoreBusy, match="busy"):
+            store.query("ASK {}")
+        blocker.join()
+        assert outcomes == ["timeout"]
+        assert store.query("ASK { ?s ?p ?o }").value is True  # type: ignore[union-attr]
+    finally:
+        store.close()
+        inner.close()
+
+
+def test_killed_workers_are_replaced_and_none_is_left_behind(template_store: Path) -> None:
+    inner = EmbeddedStore(template_store, read_only=True)
+    store = SandboxedStore(inner, Limits(timeout=0.5, workers=2))
+    first = set(store.workers.pids())
+    with pytest.raises(QueryTimeout):
+        store.query(RUNAWAY)
+    second = set(store.workers.pids())
+    assert len(second) == 2 and len(first & second) == 1
+    with pytest.raises((QueryAborted, QueryTimeout)):
+        store.query(MEMORY_HOG)
+    store.close()
+    inner.close()
+    for pid in first | second:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+class _Trap(http.server.BaseHTTPRequestHandler):
+    hits = 0
+
+    def do_GET(self) -> None:
+        type(self).hits += 1
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _connect_from_a_worker(port: int) -> str:
+    """What a query worker's network looks like: try to reach a loopback server from inside."""
+    from graph.store.sandbox import _leave_network
+
+    isolated = _leave_network()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            return f"connected (isolated={isolated})"
+    except OSError as exc:
+        return f"refused: {exc}"
+
+
+def test_query_workers_have_no_network(tmp_path: Path) -> None:
+    """Defence in depth behind the SERVICE check: with no SERVICE allowed, a worker cannot reach
+    even the loopback interface (it has its own, down, network namespace)."""
+    import multiprocessing
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trap)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        context = multiprocessing.get_context("forkserver")
+        with context.Pool(1) as pool:
+            outcome = pool.apply(_connect_from_a_worker, (server.server_address[1],))
+        assert outcome.startswith("refused"), outcome
+        assert _Trap.hits == 0
+    finally:
+        server.shutdown()
+
+
+def test_settings_from_the_environment_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLUSTERKG_QUERY_TIMEOUT", "2.5")
+    monkeypatch.setenv("CLUSTERKG_QUERY_WORKERS", "3")
+    settings = Settings.from_env()
+    assert (settings.query_timeout, settings.query_workers) == (2.5, 3)
+    monkeypatch.setenv("CLUSTERKG_QUERY_TIMEOUT", "soon")
+    with pytest.raises(ValueError, match="CLUSTERKG_QUERY_TIMEOUT must be a number, not 'soon'"):
+        Settings.from_env()
+    monkeypatch.setenv("CLUSTERKG_QUERY_TIMEOUT", "-1")
+    with pytest.raises(ValueError, match="must not be negative"):
+        Settings.from_env()
+
+
+def test_a_remote_engine_query_is_bounded_by_the_time_limit(tmp_path: Path, template_nquads: bytes) -> None:
+    """On a remote engine the limit is the HTTP timeout: the user gets the same 503 answer. (The
+    engine may go on computing: docs/security.md says how to set the engine's own limit.)"""
+    from graph.store import with_query_limits
+    from graph.store.remote import RemoteStore
+
+    with engines.OxigraphServer(tmp_path) as engine:
+        engine.reset(template_nquads)
+        settings = Settings(base_iri=BASE, store_path=tmp_path / "unused", endpoint=engine.query_url,
+                            update_endpoint=engine.update_url, graph_store=engine.graph_store_url,
+                            query_timeout=1)
+        store = with_query_limits(RemoteStore(settings), settings)
+        started = time.monotonic()
+        with pytest.raises(QueryTimeout, match="did not answer within 1 s"):
+            store.query(RUNAWAY)
+        assert time.monotonic() - started < 5
+        store.close()
+        engine.kill()  # it is still computing the runaway; Oxigraph server cannot be told to stop
