@@ -310,6 +310,42 @@ def export_cmd(ctx: click.Context, fmt: str, output: Path | None) -> None:
         sys.stdout.buffer.write(data)
 
 
+@_subcommand("backup")
+@click.argument("output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default="-")
+def backup_cmd(ctx: click.Context, output: Path) -> None:
+    """Write every quad of the store to OUTPUT (N-Quads; default: standard output)."""
+    from graph.backup import backup_nquads
+
+    with _store(ctx) as store:
+        data = backup_nquads(store)
+    if str(output) == "-":
+        sys.stdout.buffer.write(data)
+        return
+    partial = output.with_name(output.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(output)  # a backup file is complete or absent
+    quads = data.count(b"\n") - 1  # the first line is a comment
+    click.echo(f"backed up {quads} quads to {output}", err=True)
+
+
+@_subcommand("restore")
+@click.argument("backup", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the store's content.")
+def restore_cmd(ctx: click.Context, backup: Path, yes: bool) -> None:
+    """Replace the whole store by a backup made with `clusterkg backup` (all or nothing)."""
+    from graph.backup import BackupError, restore
+
+    if not yes:
+        click.confirm(f"Replace everything in the store by {backup.name}?", abort=True)
+    with _store(ctx) as store:
+        try:
+            summary = restore(store, backup)
+        except BackupError as exc:
+            raise CLIError(f"{exc}; nothing was written") from exc
+    dropped = f"; dropped {len(summary.dropped)} graph(s) not in the backup" if summary.dropped else ""
+    click.echo(f"restored {summary.quads} quads in {summary.graphs} graphs from {backup}{dropped}")
+
+
 @_subcommand("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
@@ -319,11 +355,13 @@ def export_cmd(ctx: click.Context, fmt: str, output: Path | None) -> None:
 def serve_cmd(ctx: click.Context, host: str, port: int, threads: int, admin_token_file: Path | None) -> None:
     """Run the web service on a production WSGI server (waitress); on an empty store, `init` first."""
     import dataclasses
+    import logging
 
     import waitress
 
     from service import create_app
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(ctx)
     if admin_token_file is not None:
         token = admin_token_file.read_text(encoding="utf-8").strip()

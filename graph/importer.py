@@ -9,6 +9,7 @@ the store is touched.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from graph.results import SelectResult
 from graph.store import Store
 from graph.validate import Location, ValidationReport, Violation, validate_graph
 from graph.vocab import normalise_label, system_graph_iri, system_graphs
+
+log = logging.getLogger("clusterkg.import")
 
 D23_IMPORT_ID = "bioman4r2-d2.3"
 SYSTEM_DIGEST_PROP = CKG.sha256
@@ -173,14 +176,19 @@ class Importer:
         existing = self._import_digest(graph_iri)
         if existing == prepared.sha256:
             return ImportOutcome(import_id, str(graph_iri), "unchanged", len(self.store.get_graph(str(graph_iri))))
+        log.info("import %s: %d triples mapped from %s; validating", import_id, len(prepared.graph),
+                 prepared.file_name)
         report = self.validate(prepared, import_id)
         if not report.conforms:
+            log.info("import %s: rejected, %d violation(s); nothing written", import_id, len(report.violations))
             raise ImportRejected(report)
         final = Graph()
         final += prepared.graph
         add_matches(final)
         self._add_provenance(final, prepared, import_id, graph_iri)
+        log.info("import %s: valid; writing %d triples to <%s>", import_id, len(final), graph_iri)
         self.store.replace_graphs({str(graph_iri): final})
+        log.info("import %s: committed", import_id)
         return ImportOutcome(import_id, str(graph_iri), "imported", len(final))
 
     def import_file(self, path: Path, fmt: str | None = None, import_id: str | None = None) -> ImportOutcome:

@@ -64,6 +64,10 @@ class Store(ABC):
     def dataset(self) -> Dataset:
         """Every quad, as an rdflib Dataset (for export and backup)."""
 
+    def dump_nquads(self) -> bytes:
+        """Every quad as N-Quads (UTF-8), one per line."""
+        return self.dataset().serialize(format="nquads", encoding="utf-8")
+
     def recover(self) -> list[str]:
         """Clean up what an interrupted write left behind; the names of what was removed."""
         return []

@@ -228,6 +228,9 @@ class SandboxedStore(Store):
     def dataset(self) -> Dataset:
         return self.inner.dataset()
 
+    def dump_nquads(self) -> bytes:
+        return self.inner.dump_nquads()
+
     def recover(self) -> list[str]:
         return self.inner.recover()
 
