@@ -42,6 +42,7 @@ class Settings:
     query_workers: int = 2  # processes that run queries (embedded store); 0 runs them in-process, unbounded
     query_memory_mb: int = 2048  # address space of a query worker
     max_query_length: int = 100_000  # characters of a /sparql query
+    max_upload_mb: int = 32  # size of any request body: uploads, graph-store writes, queries
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -61,6 +62,7 @@ class Settings:
             "query_workers": _number(env, "CLUSTERKG_QUERY_WORKERS", 2, int),
             "query_memory_mb": _number(env, "CLUSTERKG_QUERY_MEMORY_MB", 2048, int),
             "max_query_length": _number(env, "CLUSTERKG_MAX_QUERY_LENGTH", 100_000, int),
+            "max_upload_mb": _number(env, "CLUSTERKG_MAX_UPLOAD_MB", 32, int),
             "service_allowlist": frozenset(
                 x.strip() for x in env.get("CLUSTERKG_SERVICE_ALLOWLIST", "").split(",") if x.strip()),
         }

@@ -18,6 +18,7 @@ from rdflib import Graph, URIRef
 
 from graph.config import Settings
 from graph.derived import add_matches
+from graph.guard import decode_codepoint_escapes
 from graph.importer import store_context
 from graph.namespaces import DataIRIs
 from graph.sparql_text import tokenize
@@ -105,7 +106,8 @@ class GraphWriter:
 
     # -- SPARQL Update ------------------------------------------------------------------------------------
     def update(self, sparql: str) -> WriteOutcome:
-        words = {t.text.upper() for t in tokenize(sparql) if t.kind == "word"}
+        # \u escapes may spell a keyword (SPARQL 1.1, 19.2); decoded first, as in graph.guard
+        words = {t.text.upper() for t in tokenize(decode_codepoint_escapes(sparql)) if t.kind == "word"}
         forbidden = sorted(words & FORBIDDEN_UPDATE_WORDS)
         if forbidden:
             raise WriteRefused(f"{forbidden[0]} is not allowed in updates here (nothing is fetched from elsewhere)")

@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.update(
-        MAX_CONTENT_LENGTH=32 * 1024 * 1024,  # uploads and request bodies
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,  # uploads and request bodies
         SECRET_KEY=os.environ.get("CLUSTERKG_SECRET_KEY") or secrets.token_hex(32),  # signs the CSRF session
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",

@@ -53,6 +53,14 @@ def register(app: Flask) -> None:
             return response
         return _error(400, str(exc))
 
+    @app.errorhandler(413)
+    def too_large(exc: HTTPException):
+        if exc.description and "characters" in exc.description:  # our own query-length message
+            return _error(413, exc.description)
+        limit = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        return _error(413, f"the request body is larger than this service's limit of {limit} MB "
+                           "(CLUSTERKG_MAX_UPLOAD_MB); nothing was written")
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         return _error(exc.code or 500, exc.description or exc.name)

@@ -119,6 +119,7 @@ def test_sparql_update_is_validated_and_all_or_nothing(admin_client, store) -> N
     assert "ClusterNameShape" in str(broken.get_json()["violations"][d23])
     assert quads_of(store) == before  # neither graph changed
     for update, message in (("LOAD <http://127.0.0.1:9/x> INTO GRAPH <https://example.org/g>", "LOAD"),
+                            ("\\u004cOAD <http://127.0.0.1:9/x> INTO GRAPH <https://example.org/g>", "LOAD"),
                             ("INSERT DATA { <https://example.org/a> <https://example.org/b> 1 }", "default graph"),
                             ("INSERT DATA { GRAPH <x:y> { ", "syntax error"),
                             (f"CLEAR GRAPH <{BASE}graph/ontology>", "ontology/")):
@@ -168,3 +169,19 @@ def test_serve_refuses_a_short_token(tmp_path: Path, store_path: Path) -> None:
     short.write_text("short")
     out = run(store_path, "serve", "--port", "1", "--admin-token-file", str(short))
     assert out.returncode == 1 and "at least 16 characters" in out.stderr
+
+
+def test_an_upload_over_the_size_limit_is_refused_whole(store, settings: Settings, make_app) -> None:
+    from dataclasses import replace
+
+    app = make_app(replace(settings, admin_token=TOKEN, max_upload_mb=1), store=store, config={"TESTING": True})
+    client = app.test_client()
+    before = quads_of(store)
+    big = EXAMPLE.read_bytes() + b"x" * (1024 * 1024)
+    response = client.post("/api/imports?name=big.csv", data=big, headers=AUTH, content_type="text/csv")
+    assert response.status_code == 413
+    assert "larger than this service's limit of 1 MB" in response.get_json()["error"]
+    response = client.put(f"/graph-store?graph={GRAPH}", data=VALID_TTL + b"#" * (1024 * 1024), headers=AUTH,
+                          content_type="text/turtle")
+    assert response.status_code == 413
+    assert quads_of(store) == before
