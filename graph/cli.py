@@ -5,6 +5,8 @@ Errors a user can cause are one line on stderr and a non-zero exit status, never
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -308,6 +310,62 @@ def export_cmd(ctx: click.Context, fmt: str, output: Path | None) -> None:
         output.write_bytes(data)
     else:
         sys.stdout.buffer.write(data)
+
+
+@_subcommand("link")
+@click.argument("source")
+@click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="YAML file: the other dataset's classes and name/country/region properties (or CSV columns).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.9, show_default=True,
+              help="Accept candidates scoring at least this (one-to-one, never an ambiguous one).")
+@click.option("--accept", "reviewed", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Write exactly the pairs of this reviewed CSV (columns local,remote) instead of a threshold.")
+@click.option("--dry-run", is_flag=True, help="Print the candidates, best first; write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--source-format", default=None, help="RDF format of a SOURCE file when its extension does not say.")
+@click.option("--source-auth", default=None, help="USER:PASSWORD for a SOURCE endpoint.")
+def link_cmd(ctx: click.Context, source: str, mapping_file: Path | None, threshold: float, reviewed: Path | None,
+             dry_run: bool, fmt: str, source_format: str | None, source_auth: str | None) -> None:
+    """Propose owl:sameAs links between our clusters and the organisations of SOURCE (a SPARQL
+    endpoint URL, or an RDF or CSV file); write the accepted ones to a links graph."""
+    from graph.linking import links, matcher
+    from graph.linking.mapping import Mapping, MappingError
+    from graph.linking.records import SourceError, our_clusters, read_source
+    from graph.namespaces import DataIRIs
+
+    try:
+        mapping = Mapping.load(mapping_file)
+        remote = read_source(source, mapping, fmt=source_format, auth=source_auth)
+    except (MappingError, SourceError) as exc:
+        raise CLIError(str(exc)) from exc
+    with _store(ctx) as store:
+        found = matcher.candidates(our_clusters(store), remote)
+        if dry_run:
+            _print_candidates(found, fmt)
+            return
+        try:
+            accepted = links.read_reviewed(reviewed, found) if reviewed else matcher.accept(found, threshold)
+        except links.ReviewError as exc:
+            raise CLIError(str(exc)) from exc
+        method = (f"reviewed file {reviewed.name}" if reviewed else
+                  f"normalised-name similarity with country blocking, one-to-one, threshold {threshold:g}")
+        iris = DataIRIs(_settings(ctx).base_iri)
+        graph_iri = links.links_graph_iri(iris, source)
+        store.replace_graphs({str(graph_iri): links.build(iris, source, accepted, method)})
+    click.echo(f"{len(accepted)} link(s) written to <{graph_iri}> "
+               f"({len(remote)} organisation(s) read, {len(found)} candidate(s))")
+
+
+def _print_candidates(found: list, fmt: str) -> None:
+    rows = [c.as_dict() for c in found]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["local", "remote", "score", "reason"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    click.echo(out.getvalue(), nl=False)
 
 
 @_subcommand("backup")

@@ -14,6 +14,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
 VOCAB_DIR = ONTOLOGY_DIR / "vocab"
+REFERENCE_DIR = ONTOLOGY_DIR / "reference"  # external identifiers (EU countries, NUTS regions)
 SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
 ONTOLOGY_FILE = ONTOLOGY_DIR / "clusterkg.ttl"
 QUERIES_DIR = PROJECT_ROOT / "queries"

@@ -24,13 +24,13 @@ from rdflib.term import Node
 from graph.config import QUERIES_DIR
 from graph.namespaces import PREFIXES, is_absolute_iri
 from graph.results import QueryResult, SelectResult
-from graph.sparql_text import query_form, strip_comments, values_blocks, variables, where_group_start
+from graph.sparql_text import query_form, strip_comments, tokenize, values_blocks, variables, where_group_start
 from graph.store import Store
 from graph.vocab import normalise_label
 
-PARAM_TYPES = {"iri", "string", "integer", "literal"}
+PARAM_TYPES = {"iri", "string", "integer", "literal", "endpoint"}
 _PARAM_VAR = re.compile(
-    r"^(?P<opt>__?)(?P<name>[A-Za-z0-9]+)(?:_(?P<type>iri|string|integer|literal|number|en))?$")
+    r"^(?P<opt>__?)(?P<name>[A-Za-z0-9]+)(?:_(?P<type>iri|string|integer|literal|number|en|endpoint))?$")
 
 
 class QueryFileError(Exception):
@@ -114,6 +114,13 @@ class SavedQuery:
         edits: list[tuple[int, int, str]] = []
         for param in self.params:
             raw = [v for v in values.get(param.name, ()) if v is not None]
+            if param.type == "endpoint":
+                # SERVICE cannot take a VALUES-bound variable (and graph.guard refuses SERVICE ?var):
+                # the endpoint, one of the operator's allow-list, is written in as an IRI
+                iri = resolve_endpoint(store, param, raw)
+                edits += [(t.start, t.end, f"<{iri}>") for t in tokenize(text)
+                          if t.kind == "var" and t.text[1:] == param.variable]
+                continue
             terms = resolve_values(store, param, raw)
             rows = " ".join(t.n3() for t in terms) if terms else "UNDEF"
             spans = values_blocks(text, param.variable)
@@ -163,6 +170,8 @@ def _member_rows(store: Store, param: Param) -> list[dict]:
 
 def choices(store: Store, param: Param) -> list[tuple[str, str]]:
     """(IRI, label) of the values a class- or scheme-constrained IRI parameter accepts, by label."""
+    if param.type == "endpoint":
+        return [(e, e) for e in sorted(store.allowed_services)]
     if not (param.member_of_class or param.member_of_scheme):
         return [(a, a) for a in param.allowed]
     labels: dict[str, str] = {}
@@ -198,6 +207,24 @@ def _members(store: Store, param: Param) -> dict[str, URIRef]:
     keys = {name: (next(iter(found)) if len(found) == 1 else AMBIGUOUS) for name, found in loose.items()}
     keys.update(exact)
     return keys
+
+
+def resolve_endpoint(store: Store, param: Param, raw: Sequence[str]) -> str:
+    """A federated query's endpoint: one of the service's SERVICE allow-list, or its only entry."""
+    allowed = sorted(store.allowed_services)
+    if not allowed:
+        raise ParameterError(param.name, "no federated endpoint is configured on this service "
+                                         "(the operator lists them in CLUSTERKG_SERVICE_ALLOWLIST)")
+    if len(raw) > 1:
+        raise ParameterError(param.name, f"takes one value, got {len(raw)}")
+    if not raw:
+        if len(allowed) == 1:
+            return allowed[0]
+        raise ParameterError(param.name, f"choose one of the configured endpoints: {', '.join(allowed)}")
+    value = raw[0].strip()
+    if value not in allowed:
+        raise ParameterError(param.name, f"{value!r} is not one of the configured endpoints: {', '.join(allowed)}")
+    return value
 
 
 def resolve_values(store: Store, param: Param, raw: Sequence[str]) -> list[Node]:

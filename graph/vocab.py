@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 
-from graph.config import ONTOLOGY_FILE, VOCAB_DIR
+from graph.config import ONTOLOGY_FILE, REFERENCE_DIR, VOCAB_DIR
 from graph.namespaces import CKG, QUESTION, RDF, SKOS, DataIRIs
 
 
@@ -35,9 +35,10 @@ class SystemGraph:
 
 
 def system_graphs() -> list[SystemGraph]:
-    """The ontology and each vocabulary file, each its own named graph."""
+    """The ontology, each vocabulary file and each reference file, each its own named graph."""
     out = [SystemGraph("ontology", ONTOLOGY_FILE)]
     out += [SystemGraph(f"vocab/{p.stem}", p) for p in sorted(VOCAB_DIR.glob("*.ttl"))]
+    out += [SystemGraph(f"reference/{p.stem}", p) for p in sorted(REFERENCE_DIR.glob("*.ttl"))]
     return out
 
 

@@ -306,7 +306,8 @@ def query_page(name: str, args: dict[str, list[str]]) -> dict[str, Any]:
     query = state().queries[name]
     form = []
     for p in query.params:
-        options = choices(state().store, p) if (p.member_of_class or p.member_of_scheme or p.allowed) else []
+        listed = p.member_of_class or p.member_of_scheme or p.allowed or p.type == "endpoint"
+        options = choices(state().store, p) if listed else []
         given = [v for v in args.get(p.name, []) if v]
         values = given or list(p.default)
         if options and values and (p.member_of_class or p.member_of_scheme):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
-import socket
 import threading
 import time
 import urllib.error
@@ -145,7 +145,15 @@ def test_the_pool_says_busy_rather_than_queueing_forever(template_store: Path) -
 def test_killed_workers_are_replaced_and_none_is_left_behind(template_store: Path) -> None:
     inner = EmbeddedStore(template_store, read_only=True)
     store = SandboxedStore(inner, Limits(timeout=0.5, workers=2))
+    store.query("ASK {}")
+    store.query("ASK {}")  # both workers have started (LIFO: the same one may answer twice; fine)
+    own = os.readlink("/proc/self/ns/net")
     first = set(store.workers.pids())
+    deadline = time.monotonic() + 10
+    for pid in first:  # no SERVICE is allowed here, so the workers leave our network namespace
+        while os.readlink(f"/proc/{pid}/ns/net") == own and time.monotonic() < deadline:
+            time.sleep(0.05)  # a worker leaves as its first act; it may not have run yet
+        assert os.readlink(f"/proc/{pid}/ns/net") != own
     with pytest.raises(QueryTimeout):
         store.query(RUNAWAY)
     second = set(store.workers.pids())
@@ -170,31 +178,32 @@ class _Trap(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _connect_from_a_worker(port: int) -> str:
-    """What a query worker's network looks like: try to reach a loopback server from inside."""
-    from graph.store.sandbox import _leave_network
-
-    isolated = _leave_network()
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-            sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
-            return f"connected (isolated={isolated})"
-    except OSError as exc:
-        return f"refused: {exc}"
+PROBE = """
+import socket, sys
+from graph.store.sandbox import _leave_network
+isolated = _leave_network()
+try:
+    with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2) as sock:
+        sock.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
+    print(f"connected (isolated={isolated})")
+except OSError as exc:
+    print(f"refused: {exc}")
+"""
 
 
 def test_query_workers_have_no_network(tmp_path: Path) -> None:
     """Defence in depth behind the SERVICE check: with no SERVICE allowed, a worker cannot reach
-    even the loopback interface (it has its own, down, network namespace)."""
-    import multiprocessing
+    even the loopback interface (it has its own, down, network namespace). The probe runs what a
+    worker runs first, in a fresh single-threaded process, as a worker is."""
+    import subprocess
+    import sys
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trap)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        context = multiprocessing.get_context("forkserver")
-        with context.Pool(1) as pool:
-            outcome = pool.apply(_connect_from_a_worker, (server.server_address[1],))
-        assert outcome.startswith("refused"), outcome
+        done = subprocess.run([sys.executable, "-c", PROBE, str(server.server_address[1])],
+                              capture_output=True, text=True, timeout=60)
+        assert done.stdout.startswith("refused"), done.stdout + done.stderr
         assert _Trap.hits == 0
     finally:
         server.shutdown()

@@ -69,6 +69,8 @@ def test_every_scheme_has_labelled_concepts_and_other_is_marked() -> None:
     t = terminology()
     for scheme in set(t.subjects(RDF.type, SKOS.ConceptScheme)) | set(t.subjects(RDF.type, CKG.AnswerScheme)):
         assert t.value(scheme, SKOS.prefLabel) is not None
+        if not str(scheme).startswith(str(VOCAB)):
+            continue  # the EU reference schemes: see test_reference_places_are_complete
         concepts = list(t.subjects(SKOS.inScheme, scheme))
         assert concepts, scheme
         for concept in concepts:
@@ -118,3 +120,45 @@ def test_ontology_declares_every_term_the_data_uses(ontology: Graph) -> None:
     for term, types in declared.items():
         assert len(types & kinds) <= 1, f"{term} is declared as {types & kinds} (punning)"
     assert (URIRef("https://w3id.org/clusterkg/ontology"), RDF.type, OWL.Ontology) in ontology
+
+
+COUNTRY_SCHEME = URIRef("http://publications.europa.eu/resource/authority/country")
+NUTS_SCHEME = URIRef("http://data.europa.eu/nuts")
+
+
+def test_reference_places_are_complete() -> None:
+    """Every country has its alpha-3 and alpha-2 codes; every NUTS region its code (= the end of its
+    IRI), level, country, source and (below level 1) a parent one level up."""
+    t = terminology()
+    countries = set(t.subjects(SKOS.inScheme, COUNTRY_SCHEME))
+    assert len(countries) >= 31
+    for country in countries:
+        codes = sorted((str(n) for n in t.objects(country, SKOS.notation)), key=len)
+        assert [len(c) for c in codes] == [2, 3] and str(country).endswith("/" + codes[1]), country
+    for region in t.subjects(SKOS.inScheme, NUTS_SCHEME):
+        code = str(t.value(region, SKOS.notation))
+        level = int(t.value(region, CKG.nutsLevel))
+        assert str(region).endswith("/" + code) and len(code) == 2 + level, region
+        assert t.value(region, CKG.country) in countries
+        assert t.value(region, URIRef("http://purl.org/dc/terms/source")) is not None
+        parent = t.value(region, SKOS.broader)
+        if level > 1:
+            assert parent is not None and str(t.value(parent, SKOS.notation)) == code[:-1], region
+
+
+def test_cluster_places_and_sectors_are_reference_terms_with_quoted_evidence(catalogue_text: str) -> None:
+    data = map_d23(D23Records.load(), DataIRIs(BASE))
+    t = terminology()
+    flat = " ".join(catalogue_text.split())
+    for prop in (CKG.country, CKG.region, CKG.sector):
+        for cluster, value in data.subject_objects(prop):
+            assert (value, SKOS.prefLabel, None) in t, f"{cluster} {prop} {value}: not in the reference data"
+            evidence = [e for e in data.objects(cluster, CKG.evidence) if (e, CKG.supports, value) in data]
+            assert evidence, f"{cluster} {prop} {value} has no evidence"
+            for e in evidence:
+                assert " ".join(str(data.value(e, CKG.quote)).split()) in flat
+    # only what the catalogue states: MedSilesia and BioRegio STERN have no place
+    located = {str(c).rsplit("/", 1)[-1] for c in data.subjects(CKG.country, None)}
+    assert located == {"lifeteczone", "medicen", "healthturku", "biocat"}
+    regions = {str(c).rsplit("/", 1)[-1]: str(r).rsplit("/", 1)[-1] for c, r in data.subject_objects(CKG.region)}
+    assert regions == {"lifeteczone": "NL4", "medicen": "FR10", "healthturku": "FI1C1", "biocat": "ES51"}

@@ -58,6 +58,29 @@ def _text(value: object) -> Literal:
     return Literal(" ".join(str(value).split()))
 
 
+COUNTRY = "http://publications.europa.eu/resource/authority/country/"
+NUTS = "http://data.europa.eu/nuts/code/"
+SECTOR = "https://w3id.org/clusterkg/vocab/sector/"
+
+
+def _add_evidence(g: Graph, cluster: URIRef, node: URIRef, ev: dict, section: URIRef) -> None:
+    """A cluster's country, region and sectors, each supported by a quoted passage of the source."""
+    values: list[tuple[URIRef, URIRef]] = []
+    if ev.get("country"):
+        values.append((CKG.country, URIRef(COUNTRY + ev["country"])))
+    if ev.get("region"):
+        values.append((CKG.region, URIRef(NUTS + ev["region"])))
+    values += [(CKG.sector, URIRef(SECTOR + s)) for s in ev.get("sectors", [])]
+    g.add((node, RDF.type, CKG.Evidence))
+    g.add((node, CKG.quote, _text(ev["quote"])))
+    g.add((node, CKG.readingBasis, _text(ev["basis"])))
+    g.add((node, PROV.wasDerivedFrom, section))
+    g.add((cluster, CKG.evidence, node))
+    for prop, value in values:
+        g.add((cluster, prop, value))
+        g.add((node, CKG.supports, value))
+
+
 def map_d23(records: D23Records, iris: DataIRIs) -> Graph:
     """The RDF of the D2.3 dataset."""
     g = Graph()
@@ -134,6 +157,8 @@ def map_d23(records: D23Records, iris: DataIRIs) -> Graph:
                 g.add((cl, prop, _text(c[key])))
         if c.get("note"):
             g.add((cl, SKOS.editorialNote, _text(c["note"])))
+        for i, ev in enumerate(c.get("evidence", []), start=1):
+            _add_evidence(g, cl, URIRef(f"{cl}/evidence/{i}"), ev, sections[2])
         if c.get("coordinator"):
             co = c["coordinator"]
             org = iris.organisation(co["id"])

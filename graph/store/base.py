@@ -38,6 +38,8 @@ class Store(ABC):
     an import is all-or-nothing on every backend.
     """
 
+    allowed_services: frozenset[str] = frozenset()  # SERVICE endpoints queries may call (graph.guard)
+
     @abstractmethod
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
               max_rows: int | None = None) -> QueryResult:

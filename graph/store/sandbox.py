@@ -211,6 +211,7 @@ class SandboxedStore(Store):
         self.inner = inner
         self.limits = limits
         self.workers = QueryWorkers(inner.path, inner.allowed_services, limits)
+        self.allowed_services = inner.allowed_services
 
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
               max_rows: int | None = None) -> QueryResult:
