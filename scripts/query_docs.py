@@ -59,6 +59,11 @@ def main() -> None:
                 lines.append("No parameters.")
             args = " ".join(f"--param {p.name}={v}" for p in q.params for v in p.default)
             lines += ["", "```", f"clusterkg query {q.name} {args}".rstrip(), "```", ""]
+            if any(p.type == "endpoint" for p in q.params):
+                lines.append("A federated query: it needs another dataset's endpoint on the service's allow-list "
+                             "(`CLUSTERKG_SERVICE_ALLOWLIST`); [docs/linking.md](linking.md) shows it run from start "
+                             "to finish.")
+                continue
             result = q.run(store, {})
             if isinstance(result, SelectResult):
                 lines.append(f"Example answer ({len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"

@@ -227,7 +227,8 @@ def test_a_federated_query_pairs_clusters_across_datasets(directory_server, requ
                                                           tmp_path: Path, backend_name: str) -> None:
     endpoint = directory_server.query_url
     store = _federated_store(backend_name, request, tmp_path, endpoint)
-    query = load_queries()["federated-shared-themes"]
+    queries = load_queries()
+    query = queries["federated-shared-themes"]
     result = query.run(store, {})  # the only allowed endpoint is the default
     assert isinstance(result, SelectResult)
     pairs = {(str(r["themeLabel"]), str(r["clusterLabel"]), str(r["otherName"])) for r in result.rows}
@@ -243,7 +244,8 @@ def test_a_federated_query_pairs_clusters_across_datasets(directory_server, requ
 def test_service_off_the_allow_list_is_refused(directory_server, request: pytest.FixtureRequest,
                                                tmp_path: Path) -> None:
     store = _federated_store("embedded", request, tmp_path, directory_server.query_url)
-    query = load_queries()["federated-shared-themes"]
+    queries = load_queries()
+    query = queries["federated-shared-themes"]
     with pytest.raises(ParameterError, match="is not one of the configured endpoints"):
         query.run(store, {"endpoint": ["http://127.0.0.1:9/sparql"]})
     with pytest.raises(StoreError, match="not on this service's allow-list"):

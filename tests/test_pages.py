@@ -76,7 +76,7 @@ def test_concept_and_theme_pages(client) -> None:
     assert "Funding Gaps for Innovations" in body and "Budget restrictions for digital transformation" in body
     assert "5 named clusters" in body
     _, body = get(client, "/vocab")
-    assert "Funding and finance" in body and body.count('<details class="scheme"') == 9
+    assert "Funding and finance" in body and body.count('<details class="scheme"') == 10
 
 
 def test_figures_are_svg_with_data_tables(client) -> None:

@@ -222,7 +222,7 @@ def test_broken_query_files_are_reported_at_load(tmp_path: Path) -> None:
 
 # -- the other saved queries ----------------------------------------------------------------------
 def test_every_saved_query_has_a_test(queries: dict[str, SavedQuery]) -> None:
-    source = Path(__file__).read_text()
+    source = Path(__file__).read_text() + Path(__file__).with_name("test_linking.py").read_text()
     untested = [name for name in queries if f'queries["{name}"]' not in source]
     assert not untested, f"saved queries without a test: {untested}"
 
@@ -412,7 +412,7 @@ def test_concept_clusters(shared_store: EmbeddedStore, queries: dict[str, SavedQ
 def test_schemes(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
     result = queries["schemes"].run(shared_store, {})
     schemes = {str(r["schemeLabel"]) for r in result.rows}  # type: ignore[union-attr]
-    assert len(schemes) == 9
+    assert len(schemes) == 10 and "Sectors" in schemes  # clusterkg's own: not the EU reference schemes
     per_question = {int(r["question"]) for r in result.rows if "question" in r}  # type: ignore[union-attr]
     assert per_question == {2, 4, 7, 8, 9, 10, 11}
 
@@ -429,9 +429,9 @@ def test_named_graphs(shared_store: EmbeddedStore, queries: dict[str, SavedQuery
     result = queries["named-graphs"].run(shared_store, {})
     graphs = {str(r["graph"]).removeprefix(BASE): int(r["triples"]) for r in result.rows  # type: ignore[union-attr]
               if str(r["graph"]).startswith(BASE)}  # an engine may keep graphs of its own (Virtuoso does)
-    # the ontology, nine vocabulary files plus the questionnaire, and the D2.3 import
-    assert set(graphs) == {"graph/ontology", "graph/import/bioman4r2-d2.3", *(
+    # the ontology, ten vocabulary files plus the questionnaire, the EU places, and the D2.3 import
+    assert set(graphs) == {"graph/ontology", "graph/import/bioman4r2-d2.3", "graph/reference/eu-places", *(
         f"graph/vocab/{n}" for n in ("digital-challenges", "geographic-coverage", "green-challenges", "kpi-categories",
                                      "management-skills", "questionnaire", "resilience-challenges",
-                                     "respondent-positions", "strategic-priorities", "themes"))}
+                                     "respondent-positions", "sectors", "strategic-priorities", "themes"))}
     assert sum(graphs.values()) == len(shared_store.dataset())
