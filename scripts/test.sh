@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/system-packages.sh
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+# two workers, one test file each at a time (module fixtures stay together): the suite waits on
+# engines and subprocesses much of the time, so this halves the wall time on two cores
+exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

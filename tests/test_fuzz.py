@@ -23,7 +23,7 @@ from .test_queries import HOSTILE
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 TOKEN = "fuzzing-token-0123456789abcdef"
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 QUERIES = load_queries()
@@ -190,7 +190,7 @@ def import_app(template_store, tmp_path_factory: pytest.TempPathFactory):
     store.close()
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+@settings(max_examples=35, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(content=csv_files())
 def test_the_csv_importer(import_app, content: bytes) -> None:
