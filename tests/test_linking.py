@@ -274,3 +274,33 @@ def test_links_graph_is_plain_rdf(tmp_path: Path) -> None:
               [Candidate(BASE + "cluster/biocat", "https://example.org/eurohealth/org/102", 0.92, "why")], "m")
     again = Graph().parse(data=g.serialize(format="turtle"), format="turtle")
     assert len(again) == len(g) and (URIRef(BASE + "cluster/biocat"), OWL.sameAs, None) in again
+
+
+# -- another survey, aligned: saved queries and figures across both datasets ----------------------
+RC = "https://w3id.org/clusterkg/vocab/resilience-challenges/"
+THEME = "https://w3id.org/clusterkg/vocab/theme/"
+
+
+def _sharing(store, *concepts: str) -> set[str]:
+    result = load_queries()["clusters-sharing"].run(store, {"concept": list(concepts)})
+    assert isinstance(result, SelectResult)
+    return {str(r["clusterLabel"]) for r in result.rows}
+
+
+def test_an_aligned_survey_is_counted_by_clusters_sharing_and_the_figures(store, settings: Settings) -> None:
+    importer = Importer(store, settings)
+    importer.import_file(LINKING / "other-survey.ttl")
+    before = _sharing(store, RC + "supply-chain-transparency")
+    assert "Medical Cluster Paris" not in before  # not aligned yet: their options are theirs
+    importer.import_file(LINKING / "alignment.ttl")
+
+    assert _sharing(store, RC + "supply-chain-transparency") == before | {"Medical Cluster Paris"}
+    assert "Medical Cluster Paris" in _sharing(store, RC + "supply-chain-transparency", THEME + "funding-finance")
+    assert "Medical Cluster Paris" in _sharing(store, THEME + "supply-chains")  # through our option's theme
+    assert "Health Capital Helsinki" in _sharing(store, THEME + "skills-expertise")
+    assert "Health Capital Helsinki" not in _sharing(store, THEME + "sustainability")  # not aligned
+
+    counts = load_queries()["option-counts"].run(store, {"question": ["8"]})
+    assert isinstance(counts, SelectResult)
+    row = next(r for r in counts.rows if str(r["option"]) == RC + "supply-chain-transparency")
+    assert int(row["clusters"]) == len(before) + 1
