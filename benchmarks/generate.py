@@ -82,15 +82,17 @@ def _pick(rng: random.Random, options: list[tuple[str, float]], k: int) -> list[
     return chosen
 
 
-def rows(n: int, seed: int, wave: int, weights: dict[str, list[tuple[str, float]]]) -> list[dict[str, str]]:
-    rng = random.Random(f"{seed}-{wave}")
+def rows(n: int, seed: int, wave: int, weights: dict[str, list[tuple[str, float]]],
+         label: str = "sample") -> list[dict[str, str]]:
+    """``n`` responses of one wave; ``label`` (the size) keeps ids of different sizes apart."""
+    rng = random.Random(f"{seed}-{label}-{wave}")
     out = []
     for i in range(n):
         country = COUNTRIES[i % len(COUNTRIES)]
         row = {c: "" for c in COLUMNS}
-        row["response_id"] = f"synthetic-w{wave}-{i:06d}"
-        row["survey_id"] = f"synthetic-survey-wave-{wave}"
-        row["cluster_name"] = f"Synthetic Cluster {country}-{i:06d}"
+        row["response_id"] = f"synthetic-{label}-w{wave}-{i:06d}"
+        row["survey_id"] = f"synthetic-survey-{label}-wave-{wave}"
+        row["cluster_name"] = f"Synthetic Cluster {label.upper()} {country}-{i:06d}"
         row["respondent_position"] = rng.choice(POSITIONS)
         row["member_count"] = str(int(rng.lognormvariate(4.2, 0.8)))
         row["geographic_coverage"] = rng.choice(COVERAGE)
@@ -136,7 +138,7 @@ def generate(size: int, out: Path, seed: int, weights: dict[str, list[tuple[str,
     while done < total:
         n = min(wave_rows, total - done)
         path = out / f"survey-{_label(size)}-wave{wave:02d}.csv"
-        path.write_bytes(to_csv(rows(n, seed, wave, weights)))
+        path.write_bytes(to_csv(rows(n, seed, wave, weights, _label(size))))
         files.append(path)
         done += n
         wave += 1
