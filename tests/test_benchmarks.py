@@ -1,0 +1,37 @@
+"""The benchmark scripts run (quick mode, as CI runs them) and the generator is deterministic;
+timings are reported in benchmarks/REPORT.md, never asserted here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from graph.config import PROJECT_ROOT
+
+
+def test_generator_is_deterministic_and_sized(tmp_path: Path) -> None:
+    script = str(PROJECT_ROOT / "benchmarks" / "generate.py")
+    for out in ("a", "b"):
+        subprocess.run([sys.executable, script, "--sizes", "10k", "--out", str(tmp_path / out)],
+                       check=True, capture_output=True, timeout=120)
+    a, b = sorted((tmp_path / "a").glob("*.csv")), sorted((tmp_path / "b").glob("*.csv"))
+    assert [p.name for p in a] == [p.name for p in b] and [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    rows = sum(len(p.read_text(encoding="utf-8").splitlines()) - 1 for p in a)
+    assert 80 <= rows <= 110  # ~108 triples a row for 10,000 triples
+
+
+def test_quick_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    report = tmp_path / "REPORT.md"
+    done = subprocess.run([sys.executable, str(PROJECT_ROOT / "benchmarks" / "run.py"), "--quick",
+                           "--output", str(report)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads(report.with_suffix(".json").read_text())
+    entry = result["by_size"]["10k"]
+    assert 9_000 <= entry["import"]["triples"] <= 11_000
+    assert {"clusters-sharing", "cluster-profile", "option-counts", "challenge-cooccurrence"} <= set(entry["queries"])
+    assert all(q["raw"]["runs"] == 5 for q in entry["queries"].values())
+    assert entry["http"]["cold_start_s"] > 0 and entry["http"]["rss_mb"] > 0
+    text = report.read_text()
+    assert "triples/s" in text and "| `clusters-sharing` |" in text
