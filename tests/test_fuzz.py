@@ -4,9 +4,7 @@ at the CSV importer. Whatever comes in: never a 500, never a write, never a part
 from __future__ import annotations
 
 import csv
-import http.server
 import io
-import threading
 from dataclasses import replace
 
 import pytest
@@ -17,6 +15,7 @@ from graph.config import PROJECT_ROOT
 from graph.queries import load_queries
 from graph.store import Store
 
+from . import engines
 from .conftest import quads_of
 from .test_queries import HOSTILE
 
@@ -48,27 +47,11 @@ SPARQLISH = st.one_of(st.text(max_size=200),
                       st.lists(st.sampled_from(WORDS), min_size=1, max_size=40).map(" ".join))
 
 
-class _Trap(http.server.BaseHTTPRequestHandler):
-    hits = 0
-
-    def do_GET(self) -> None:
-        type(self).hits += 1
-        self.send_response(500)
-        self.end_headers()
-
-    do_POST = do_GET
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
-def trap() -> http.server.ThreadingHTTPServer:
+def trap():
     """A loopback server no query may ever reach."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trap)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
+    with engines.TrapServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +103,7 @@ def test_saved_query_parameters(fuzz_client, fuzz_store: Store, data: st.DataObj
 @FUZZ
 @given(query=SPARQLISH, method=st.sampled_from(["get", "post-form", "post-body"]))
 def test_the_sparql_endpoint(fuzz_client, trap, query: str, method: str) -> None:
-    query = query.replace("<http://127.0.0.1:1/sparql>", f"<http://127.0.0.1:{trap.server_address[1]}/sparql>")
+    query = query.replace("<http://127.0.0.1:1/sparql>", f"<{trap.url}>")
     if method == "get":
         response = fuzz_client.get("/sparql", query_string={"query": query}, headers={"Accept": "application/json"})
     elif method == "post-form":
@@ -129,7 +112,7 @@ def test_the_sparql_endpoint(fuzz_client, trap, query: str, method: str) -> None
         response = fuzz_client.post("/sparql", data=query.encode("utf-8"), content_type="application/sparql-query",
                                     headers={"Accept": "application/json"})
     _never_a_server_error(response)
-    assert _Trap.hits == 0
+    assert trap.hits == []
 
 
 def test_the_store_is_unchanged_after_fuzzing(fuzz_store: Store, template_nquads: bytes) -> None:

@@ -3,7 +3,6 @@ clients keep being answered meanwhile; query workers have no network."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import shutil
@@ -166,18 +165,6 @@ def test_killed_workers_are_replaced_and_none_is_left_behind(template_store: Pat
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
 
 
-class _Trap(http.server.BaseHTTPRequestHandler):
-    hits = 0
-
-    def do_GET(self) -> None:
-        type(self).hits += 1
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 PROBE = """
 import socket, sys
 from graph.store.sandbox import _leave_network
@@ -198,15 +185,11 @@ def test_query_workers_have_no_network(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trap)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        done = subprocess.run([sys.executable, "-c", PROBE, str(server.server_address[1])],
+    with engines.TrapServer() as trap:
+        done = subprocess.run([sys.executable, "-c", PROBE, str(trap.port)],
                               capture_output=True, text=True, timeout=60)
         assert done.stdout.startswith("refused"), done.stdout + done.stderr
-        assert _Trap.hits == 0
-    finally:
-        server.shutdown()
+        assert trap.hits == []
 
 
 def test_settings_from_the_environment_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,28 +3,10 @@ nothing is written and nothing is fetched (LOAD, SERVICE), whatever the route.""
 
 from __future__ import annotations
 
-import http.server
 import re
-import threading
 
+from . import engines
 from .conftest import quads_of
-
-
-class _Trap(http.server.BaseHTTPRequestHandler):
-    hits = 0
-
-    def do_GET(self) -> None:
-        type(self).hits += 1
-        self.send_response(200)
-        self.send_header("Content-Type", "text/turtle")
-        self.end_headers()
-        self.wfile.write(b"<urn:a> <urn:b> <urn:c> .")
-
-    do_POST = do_GET
-
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 # what a path variable is filled with: real names, so that the route does its real work
 SAMPLES = {"name": "clusters-sharing", "import_id": "bioman4r2-d2.3", "scheme": "green-challenges",
@@ -39,34 +21,34 @@ def _paths(app) -> list[tuple[str, set[str]]]:
     return out
 
 
+def _attempts(update: str) -> list[dict]:
+    """The ways a write could be sent: as parameters, a form, a body of each SPARQL type, RDF."""
+    return [
+        {"query_string": {"update": update, "query": update, "graph": "urn:g"}},
+        {"data": {"update": update, "query": update}},
+        {"data": update, "content_type": "application/sparql-update"},
+        {"data": update, "content_type": "application/sparql-query"},
+        {"data": "<urn:a> <urn:b> <urn:c> .", "content_type": "text/turtle", "query_string": {"graph": "urn:g"}},
+    ]
+
+
 def test_no_route_writes_or_fetches_without_the_token(client, app, shared_store) -> None:
-    trap = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trap)
-    threading.Thread(target=trap.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{trap.server_address[1]}/data.ttl"
-    updates = [f"LOAD <{url}>", "DROP ALL", "CLEAR ALL", "INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> <urn:c> } }",
-               f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}", f"SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}"]
     before = quads_of(shared_store)
     seen = []
-    try:
+    with engines.TrapServer() as trap:
+        url = trap.url
+        updates = [f"LOAD <{url}>", "DROP ALL", "CLEAR ALL",
+                   "INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> <urn:c> } }",
+                   f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+                   f"SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}"]
         for path, methods in _paths(app):
             for method in sorted(methods | {"POST", "PUT", "DELETE", "PATCH"}):
-                for update in updates:
-                    attempts = [
-                        {"query_string": {"update": update, "query": update, "graph": "urn:g"}},
-                        {"data": {"update": update, "query": update}},
-                        {"data": update, "content_type": "application/sparql-update"},
-                        {"data": update, "content_type": "application/sparql-query"},
-                        {"data": "<urn:a> <urn:b> <urn:c> .", "content_type": "text/turtle",
-                         "query_string": {"graph": "urn:g"}},
-                    ]
-                    for kwargs in attempts:
-                        response = client.open(path, method=method, **kwargs)
-                        seen.append((method, path, response.status_code))
-                        if method not in ("GET", "POST") or path == "/update" or path.startswith("/graph-store"):
-                            assert response.status_code >= 400, (method, path, kwargs)
-                        assert response.status_code != 500, (method, path, kwargs, response.get_data()[:300])
+                for kwargs in (k for update in updates for k in _attempts(update)):
+                    response = client.open(path, method=method, **kwargs)
+                    seen.append((method, path, response.status_code))
+                    if method not in ("GET", "POST") or path == "/update" or path.startswith("/graph-store"):
+                        assert response.status_code >= 400, (method, path, kwargs)
+                    assert response.status_code != 500, (method, path, kwargs, response.get_data()[:300])
         assert quads_of(shared_store) == before
-        assert _Trap.hits == 0
-    finally:
-        trap.shutdown()
+        assert trap.hits == []
     assert len({p for _, p, _ in seen}) >= 20  # the routes were all tried
