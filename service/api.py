@@ -46,7 +46,7 @@ def openapi():
 
 def _schema(param) -> dict:
     base: dict = {"type": "integer" if param.type == "integer" else "string"}
-    if param.type == "iri":
+    if param.type in ("iri", "endpoint"):  # an endpoint is one of the service's SERVICE allow-list
         base["format"] = "iri"
     if param.allowed:
         base["enum"] = list(param.allowed)
