@@ -157,14 +157,30 @@ def _internal(name: str) -> SavedQuery:
     return load_query(INTERNAL_QUERIES / f"{name}.rq")
 
 
+_MEMBERS_CACHE: dict[tuple[str, str, str], list[dict]] = {}
+
+
 def _member_rows(store: Store, param: Param) -> list[dict]:
-    """The members of the param's class or scheme, with every name they go by."""
+    """The members of the param's class or scheme, with every name they go by.
+
+    Resolving a parameter runs this on every call; on a store that can say when its content last
+    changed (the embedded store's write generation) the answer is kept until the next write.
+    """
     if param.member_of_class or param.member_of_scheme == "*":
         cls = param.member_of_class or "http://www.w3.org/2004/02/skos/core#Concept"
-        result = _internal("members-of-class").run(store, {"class": [cls]})
+        key, query, values = "class", "members-of-class", {"class": [cls]}
     else:
-        result = _internal("members-of-scheme").run(store, {"scheme": [str(param.member_of_scheme)]})
+        key, query, values = "scheme", "members-of-scheme", {"scheme": [str(param.member_of_scheme)]}
+    identity, generation = store.identity(), store.generation()
+    cache_key = (identity, generation, f"{key}:{values[key][0]}") if identity and generation else None
+    if cache_key and cache_key in _MEMBERS_CACHE:
+        return _MEMBERS_CACHE[cache_key]
+    result = _internal(query).run(store, values)
     assert isinstance(result, SelectResult)
+    if cache_key:
+        if len(_MEMBERS_CACHE) > 64:
+            _MEMBERS_CACHE.clear()
+        _MEMBERS_CACHE[cache_key] = result.rows
     return result.rows
 
 

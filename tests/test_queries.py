@@ -435,3 +435,16 @@ def test_named_graphs(shared_store: EmbeddedStore, queries: dict[str, SavedQuery
                                      "management-skills", "questionnaire", "resilience-challenges",
                                      "respondent-positions", "sectors", "strategic-priorities", "themes"))}
     assert sum(graphs.values()) == len(shared_store.dataset())
+
+
+def test_parameter_names_resolve_to_what_the_store_holds_now(store, settings, queries) -> None:
+    """Resolving names is cached between writes (embedded store): a write must drop the cache."""
+    from graph.importer import Importer
+
+    assert queries["cluster-profile"].run(store, {"cluster": ["Biocat"]}).rows  # type: ignore[union-attr]
+    with pytest.raises(ParameterError, match="Example Cluster North"):
+        queries["cluster-profile"].run(store, {"cluster": ["Example Cluster North"]})
+    example = Path(__file__).parents[1] / "graph" / "templates" / "survey-responses.example.csv"
+    Importer(store, settings).import_file(example)
+    result = queries["cluster-profile"].run(store, {"cluster": ["Example Cluster North"]})
+    assert isinstance(result, SelectResult) and result.rows

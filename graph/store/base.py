@@ -66,6 +66,15 @@ class Store(ABC):
     def dataset(self) -> Dataset:
         """Every quad, as an rdflib Dataset (for export and backup)."""
 
+    def identity(self) -> str | None:
+        """What names this store's data across processes (a path, an endpoint); None if nothing."""
+        return None
+
+    def generation(self) -> str | None:
+        """A token that changes whenever the store's content may have changed; None if unknown,
+        in which case nothing derived from the content may be cached."""
+        return None
+
     def dump_nquads(self) -> bytes:
         """Every quad as N-Quads (UTF-8), one per line."""
         return self.dataset().serialize(format="nquads", encoding="utf-8")

@@ -96,6 +96,13 @@ class EmbeddedStore(Store):
         if failure:
             raise StoreError(failure)
 
+    def identity(self) -> str | None:
+        return str(self.path.resolve())
+
+    def generation(self) -> str | None:
+        """The lock file's write generation (graph.store.lockfile): new after every write."""
+        return self._lock.generation() or None
+
     # -- reads ------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
               max_rows: int | None = None) -> QueryResult:

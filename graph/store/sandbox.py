@@ -217,6 +217,12 @@ class SandboxedStore(Store):
               max_rows: int | None = None) -> QueryResult:
         return self.workers.run(sparql, bindings, max_rows)
 
+    def identity(self) -> str | None:
+        return self.inner.identity()
+
+    def generation(self) -> str | None:
+        return self.inner.generation()
+
     def named_graphs(self) -> list[str]:
         return self.inner.named_graphs()
 
