@@ -4,7 +4,11 @@
     python benchmarks/generate.py --sizes 10k     # only one size
     python benchmarks/generate.py --out DIR --seed 7
 
-Each file is one or more survey waves of synthetic clusters answering the real questionnaire: the
+A size is a population of synthetic clusters (``--clusters``, default 1,000: the order of a
+continent's cluster organisations, and what the cluster-listing queries' result sizes depend on)
+answering the real questionnaire in yearly waves, one response per cluster per wave, one import file
+per wave, until the size is reached (1M triples: ten waves; sizes smaller than one wave: the first
+clusters of one wave). The
 answer options are the real vocabularies' (ontology/vocab/), drawn with the frequencies the D2.3
 catalogue reports for them (smoothed, so every option occurs), 1-4 options per question (at most 3
 priorities), about 1 in 15 answers "Other" with a free text, KPIs with their categories, a focus
@@ -27,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph.derived import add_matches  # noqa: E402
+from graph.derived import add_derived  # noqa: E402
 from graph.mapping.d23 import D23Records  # noqa: E402
 from graph.mapping.survey_csv import COLUMNS, map_survey_csv  # noqa: E402
 from graph.namespaces import RDF, SKOS, VOCAB, DataIRIs  # noqa: E402
@@ -84,7 +88,8 @@ def _pick(rng: random.Random, options: list[tuple[str, float]], k: int) -> list[
 
 def rows(n: int, seed: int, wave: int, weights: dict[str, list[tuple[str, float]]],
          label: str = "sample") -> list[dict[str, str]]:
-    """``n`` responses of one wave; ``label`` (the size) keeps ids of different sizes apart."""
+    """``n`` responses of one wave, by clusters 0..n-1 of the population; ``label`` (the size)
+    keeps ids of different sizes apart."""
     rng = random.Random(f"{seed}-{label}-{wave}")
     out = []
     for i in range(n):
@@ -92,7 +97,7 @@ def rows(n: int, seed: int, wave: int, weights: dict[str, list[tuple[str, float]
         row = {c: "" for c in COLUMNS}
         row["response_id"] = f"synthetic-{label}-w{wave}-{i:06d}"
         row["survey_id"] = f"synthetic-survey-{label}-wave-{wave}"
-        row["cluster_name"] = f"Synthetic Cluster {label.upper()} {country}-{i:06d}"
+        row["cluster_name"] = f"Synthetic Cluster {label.upper()} {country}-{i:06d}"  # the same in every wave
         row["respondent_position"] = rng.choice(POSITIONS)
         row["member_count"] = str(int(rng.lognormvariate(4.2, 0.8)))
         row["geographic_coverage"] = rng.choice(COVERAGE)
@@ -124,13 +129,17 @@ def triples_per_row(seed: int, weights: dict[str, list[tuple[str, float]]]) -> f
     """The triples one row becomes, measured with the real mapping and derived edges."""
     sample = rows(200, seed, 0, weights)
     mapped = map_survey_csv(to_csv(sample), DataIRIs("https://w3id.org/clusterkg/data/")).graph
-    add_matches(mapped)
+    add_derived(mapped)
     return len(mapped) / len(sample)
 
 
+CLUSTERS = 1_000
+
+
 def generate(size: int, out: Path, seed: int, weights: dict[str, list[tuple[str, float]]],
-             per_row: float, *, wave_rows: int = 5_000) -> list[Path]:
-    """Files for ``size`` triples; a wave is at most ``wave_rows`` rows (one import file each)."""
+             per_row: float, *, clusters: int = CLUSTERS) -> list[Path]:
+    """Files for ``size`` triples: waves of one response per cluster (one import file each)."""
+    wave_rows = clusters
     total = max(1, round(size / per_row))
     files = []
     wave = 1
@@ -154,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), help=f"of {', '.join(SIZES)} or a number")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "data")
     parser.add_argument("--seed", type=int, default=2023)
+    parser.add_argument("--clusters", type=int, default=CLUSTERS, help="clusters answering each wave")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     weights = option_weights()
@@ -161,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{per_row:.1f} triples per response row")
     for name in args.sizes:
         size = SIZES.get(name.lower()) or int(name)
-        files = generate(size, args.out, args.seed, weights, per_row)
+        files = generate(size, args.out, args.seed, weights, per_row, clusters=args.clusters)
         print(f"{_label(size)}: {len(files)} file(s) in {args.out}: {', '.join(f.name for f in files)}")
     return 0
 

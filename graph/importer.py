@@ -19,7 +19,7 @@ from rdflib.namespace import XSD
 
 from graph import __version__
 from graph.config import PROJECT_ROOT, Settings
-from graph.derived import add_matches
+from graph.derived import add_derived, maintenance, rebuild_update, summary_graph
 from graph.mapping.d23 import D23Records, map_d23, source_digest
 from graph.mapping.rdf_file import format_for, parse_rdf
 from graph.mapping.survey_csv import map_survey_csv
@@ -133,10 +133,15 @@ class Importer:
 
     # -- validating --------------------------------------------------------------------------------
     def validate(self, prepared: Prepared, import_id: str | None = None) -> ValidationReport:
-        data = Graph()
-        data += prepared.graph
-        data += store_context(self.store, prepared.graph)
-        report = validate_graph(data, prepared.origins)
+        data = prepared.graph
+        # what the shapes need from the store, added for the validation only (no copy of the graph)
+        borrowed = [t for t in store_context(self.store, data) if t not in data]
+        data.addN((s, p, o, data) for s, p, o in borrowed)
+        try:
+            report = validate_graph(data, prepared.origins)
+        finally:
+            for triple in borrowed:
+                data.remove(triple)
         report.violations.extend(self._conflicts(prepared, import_id or self.import_id_for(prepared)))
         return report
 
@@ -182,12 +187,12 @@ class Importer:
         if not report.conforms:
             log.info("import %s: rejected, %d violation(s); nothing written", import_id, len(report.violations))
             raise ImportRejected(report)
-        final = Graph()
-        final += prepared.graph
-        add_matches(final)
+        final = prepared.graph  # the prepared graph becomes the import graph (copying it cost seconds)
+        add_derived(final)
         self._add_provenance(final, prepared, import_id, graph_iri)
         log.info("import %s: valid; writing %d triples to <%s>", import_id, len(final), graph_iri)
-        self.store.replace_graphs({str(graph_iri): final})
+        graphs = {str(graph_iri): final}
+        self.store.replace_graphs(graphs, then=maintenance(self.store, self.iris, graphs))
         log.info("import %s: committed", import_id)
         return ImportOutcome(import_id, str(graph_iri), "imported", len(final))
 
@@ -237,7 +242,8 @@ class Importer:
         if graph_iri not in self.store.named_graphs():
             known = ", ".join(i.import_id for i in self.list_imports()) or "none"
             raise KeyError(f"no import {import_id!r} (imports: {known})")
-        self.store.replace_graphs({graph_iri: None})
+        graphs: dict[str, Graph | None] = {graph_iri: None}
+        self.store.replace_graphs(graphs, then=maintenance(self.store, self.iris, graphs))
 
     # -- the bundled data ------------------------------------------------------------------------------
     def init_bundled(self) -> list[ImportOutcome]:
@@ -259,6 +265,9 @@ class Importer:
         if changed:
             self.store.replace_graphs(changed)
         outcomes.append(self.import_prepared(self.prepare_d23()))
+        if changed or summary_graph(self.iris) not in self.store.named_graphs():
+            # the vocabularies changed (ckg:matches may have) or the store predates the summary
+            self.store.replace_graphs({}, then=rebuild_update(summary_graph(self.iris)))
         return outcomes
 
     def _system_digest(self, iri: URIRef) -> str | None:

@@ -88,15 +88,22 @@ def constraints(shapes: Graph) -> list[SparqlConstraint]:
     return out
 
 
+def memory_store(data: Graph) -> ox.Store:
+    """``data`` in an in-memory pyoxigraph store, blank node labels kept (results map back)."""
+    store = ox.Store()
+    store.extend(ox.parse(data.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES))
+    return store
+
+
 def evaluate(data: Graph, shapes: Graph) -> Iterator[SparqlResult]:
     """Every violation of every SPARQL constraint of ``shapes`` in ``data``."""
-    found = constraints(shapes)
-    if not found:
-        return
-    store = ox.Store()  # in memory, the data only; the queries are ours (no SERVICE, nothing fetched)
-    store.load(data.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES,
-               to_graph=ox.DefaultGraph())
-    for constraint in found:
+    yield from evaluate_store(memory_store(data), shapes)
+
+
+def evaluate_store(store: ox.Store, shapes: Graph) -> Iterator[SparqlResult]:
+    """Every violation of every SPARQL constraint of ``shapes`` in the data of ``store`` (in
+    memory, the data only; the queries are ours: no SERVICE, nothing fetched)."""
+    for constraint in constraints(shapes):
         node_shape = shapes.value(constraint.shape, SH.path) is None
         solutions = store.query(constraint.query)
         names = [v.value for v in solutions.variables]

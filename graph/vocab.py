@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
@@ -72,7 +72,12 @@ def option_scheme(question: URIRef) -> URIRef | None:
 
 
 def scheme_concepts(scheme: URIRef) -> list[URIRef]:
-    return sorted(c for c in terminology().subjects(SKOS.inScheme, scheme) if isinstance(c, URIRef))
+    return list(_scheme_concepts(scheme))
+
+
+@cache
+def _scheme_concepts(scheme: URIRef) -> tuple[URIRef, ...]:
+    return tuple(sorted(c for c in terminology().subjects(SKOS.inScheme, scheme) if isinstance(c, URIRef)))
 
 
 def pref_label(concept: URIRef) -> str:
@@ -86,8 +91,12 @@ def is_other_option(concept: URIRef) -> bool:
 
 def resolve_option(scheme: URIRef, text: str) -> URIRef | None:
     """The concept of ``scheme`` that ``text`` names: its IRI, its slug, or a label of it."""
-    text = text.strip()
-    concepts = scheme_concepts(scheme)
+    return _resolve_option(scheme, text.strip())
+
+
+@lru_cache(maxsize=8192)  # the terminology is fixed for the process (terminology() is cached too)
+def _resolve_option(scheme: URIRef, text: str) -> URIRef | None:
+    concepts = _scheme_concepts(scheme)
     if text.startswith(("http://", "https://")):
         return URIRef(text) if URIRef(text) in concepts else None
     wanted = normalise_label(text)

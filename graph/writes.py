@@ -17,7 +17,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from graph.config import Settings
-from graph.derived import add_matches
+from graph.derived import SUMMARY_GRAPH_PATH, add_derived, maintenance
 from graph.guard import decode_codepoint_escapes
 from graph.importer import store_context
 from graph.namespaces import DataIRIs
@@ -57,6 +57,8 @@ class GraphWriter:
         if not name.startswith(("http://", "https://", "urn:")):
             raise WriteRefused(f"{name!r} is not an absolute IRI; name the graph with ?graph=IRI")
         system = str(self.iris.graph("ontology")), str(self.iris.graph("vocab"))
+        if name == str(self.iris.graph(*SUMMARY_GRAPH_PATH)):
+            raise WriteRefused(f"<{name}> is derived from the imports (graph.derived); it cannot be written")
         if name == system[0] or name.startswith(system[1] + "/"):
             raise WriteRefused(f"<{name}> is loaded from ontology/; change the file and run `clusterkg init`")
 
@@ -78,8 +80,8 @@ class GraphWriter:
         self._validate(graphs)
         for graph in graphs.values():
             if graph is not None:
-                add_matches(graph)
-        self.store.replace_graphs(graphs)
+                add_derived(graph)
+        self.store.replace_graphs(graphs, then=maintenance(self.store, self.iris, graphs))
         return WriteOutcome(sorted(graphs), {n: len(g) if g is not None else 0 for n, g in graphs.items()})
 
     # -- Graph Store Protocol ---------------------------------------------------------------------------

@@ -429,8 +429,10 @@ def test_named_graphs(shared_store: EmbeddedStore, queries: dict[str, SavedQuery
     result = queries["named-graphs"].run(shared_store, {})
     graphs = {str(r["graph"]).removeprefix(BASE): int(r["triples"]) for r in result.rows  # type: ignore[union-attr]
               if str(r["graph"]).startswith(BASE)}  # an engine may keep graphs of its own (Virtuoso does)
-    # the ontology, ten vocabulary files plus the questionnaire, the EU places, and the D2.3 import
-    assert set(graphs) == {"graph/ontology", "graph/import/bioman4r2-d2.3", "graph/reference/eu-places", *(
+    # the ontology, ten vocabulary files plus the questionnaire, the EU places, the D2.3 import and
+    # the cluster summary derived from the imports
+    assert set(graphs) == {"graph/ontology", "graph/import/bioman4r2-d2.3", "graph/reference/eu-places",
+                           "graph/derived/clusters", *(
         f"graph/vocab/{n}" for n in ("digital-challenges", "geographic-coverage", "green-challenges", "kpi-categories",
                                      "management-skills", "questionnaire", "resilience-challenges",
                                      "respondent-positions", "sectors", "strategic-priorities", "themes"))}

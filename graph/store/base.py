@@ -59,8 +59,9 @@ class Store(ABC):
         """The triples of one named graph (empty if there is none)."""
 
     @abstractmethod
-    def replace_graphs(self, graphs: Mapping[str, Graph | None]) -> None:
-        """Atomically replace each named graph by the given triples; ``None`` drops it."""
+    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "") -> None:
+        """Atomically replace each named graph by the given triples; ``None`` drops it. ``then``: a
+        SPARQL update run after them in the same update (the derived summary's maintenance)."""
 
     @abstractmethod
     def dataset(self) -> Dataset:

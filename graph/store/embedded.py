@@ -145,7 +145,7 @@ class EmbeddedStore(Store):
             return handle.dump(format=ox.RdfFormat.N_QUADS) or b""
 
     # -- writes -----------------------------------------------------------------------------
-    def replace_graphs(self, graphs: Mapping[str, Graph | None]) -> None:
+    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "") -> None:
         """One SPARQL update, hence one RocksDB transaction, for all the graphs."""
         parts: list[str] = []
         for name, graph in graphs.items():
@@ -157,6 +157,8 @@ class EmbeddedStore(Store):
             if graph is not None and len(graph):
                 body = graph.serialize(format="nt")
                 parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
+        if then:
+            parts.append(then)
         if not parts:
             return
         update = " ;\n".join(parts)

@@ -260,7 +260,7 @@ class RemoteStore(Store):
             return graph
         return graph.skolemize(authority="urn:clusterkg:", basepath="/genid/")
 
-    def replace_graphs(self, graphs: Mapping[str, Graph | None]) -> None:
+    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "") -> None:
         for name in graphs:
             if not is_absolute_iri(name):
                 raise StoreError(f"invalid graph name {name!r}, nothing was written")
@@ -273,11 +273,11 @@ class RemoteStore(Store):
                 parts.append(f"DROP SILENT GRAPH <{name}>")
                 if body:
                     parts.append(f"INSERT DATA {{ GRAPH <{name}> {{\n{body}\n}} }}")
-            self._update(" ;\n".join(parts))
+            self._update(" ;\n".join([*parts, then] if then else parts))
             return
-        self._replace_staged(bodies)
+        self._replace_staged(bodies, then)
 
-    def _replace_staged(self, bodies: Mapping[str, str | None]) -> None:
+    def _replace_staged(self, bodies: Mapping[str, str | None], then: str = "") -> None:
         """Upload each graph to a staging graph (GSP), then move them all into place in one update."""
         staged: dict[str, str] = {}
         try:
@@ -295,7 +295,7 @@ class RemoteStore(Store):
                     parts.append(f"MOVE SILENT GRAPH <{staged[name]}> TO GRAPH <{name}>")
                 else:
                     parts.append(f"DROP SILENT GRAPH <{name}>")
-            self._update(" ;\n".join(parts))
+            self._update(" ;\n".join([*parts, then] if then else parts))
             staged = {}
         finally:
             for stage in staged.values():  # clean up after a failure

@@ -229,8 +229,8 @@ class SandboxedStore(Store):
     def get_graph(self, name: str) -> Graph:
         return self.inner.get_graph(name)
 
-    def replace_graphs(self, graphs: Mapping[str, Graph | None]) -> None:
-        self.inner.replace_graphs(graphs)
+    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "") -> None:
+        self.inner.replace_graphs(graphs, then=then)
 
     def dataset(self) -> Dataset:
         return self.inner.dataset()

@@ -1,0 +1,107 @@
+"""The cluster summary graph (graph.derived) always equals what the import graphs imply: after
+init, imports of new waves, a drop, a replacement by the Graph Store Protocol and a rebuild, on
+every backend; and nobody can write it directly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+
+from graph.config import Settings
+from graph.derived import rebuild_update, summary_graph
+from graph.importer import Importer
+from graph.mapping.survey_csv import COLUMNS
+from graph.namespaces import CKG, DataIRIs
+from graph.results import SelectResult
+from graph.store import Store
+from graph.writes import GraphWriter, WriteRefused
+
+# what the summary must hold, computed from the import graphs alone (the definition, not the code)
+EXPECTED = f"""
+SELECT DISTINCT ?c ?p ?o WHERE {{
+  {{ GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{CKG.option}> ?o }}
+     BIND (<{CKG.choseOption}> AS ?p) }}
+  UNION
+  {{ GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{CKG.matches}> ?o }}
+     BIND (<{CKG.matchesConcept}> AS ?p) }}
+  UNION
+  {{ SELECT ?c (<{CKG.optionCount}> AS ?p) (COUNT(DISTINCT ?x) AS ?o) WHERE {{
+       GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{CKG.option}> ?x }}
+       FILTER NOT EXISTS {{ GRAPH ?v {{ ?x a <{CKG.OtherOption}> }} }} }} GROUP BY ?c }}
+}}"""
+
+
+def _rows(store: Store, query: str) -> set[tuple[str, str, str]]:
+    result = store.query(query)
+    assert isinstance(result, SelectResult)
+    return {(str(r["c"]), str(r["p"]), str(r["o"])) for r in result.rows}
+
+
+def _check(store: Store, settings: Settings) -> set[tuple[str, str, str]]:
+    summary = summary_graph(DataIRIs(settings.base_iri))
+    held = _rows(store, f"SELECT ?c ?p ?o WHERE {{ GRAPH <{summary}> {{ ?c ?p ?o }} }}")
+    assert held == _rows(store, EXPECTED)
+    return held
+
+
+def _wave(path: Path, wave: int, clusters: list[str]) -> Path:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        for i, name in enumerate(clusters):
+            row = dict.fromkeys(COLUMNS, "")
+            row.update(response_id=f"test-w{wave}-{i}", survey_id=f"test-survey-{wave}", cluster_name=name,
+                       resilience_challenges="Analysing supply chains for higher transparency" if wave == 1 else "Other",
+                       resilience_challenges_other="" if wave == 1 else "Tariffs",
+                       green_challenges="Finding sustainable finance instruments")
+            writer.writerow(row)
+    return path
+
+
+def test_summary_follows_imports_drops_and_writes(store: Store, settings: Settings, tmp_path: Path) -> None:
+    importer = Importer(store, settings)
+    before = _check(store, settings)  # D2.3, as `init` left it
+    assert any(p == str(CKG.optionCount) for _, p, _ in before)
+
+    one = importer.import_file(_wave(tmp_path / "wave1.csv", 1, ["Medicen", "Summary Test Cluster"]))
+    after_one = _check(store, settings)
+    new_cluster = next(c for c, p, o in after_one if c.endswith("summary-test-cluster"))
+    assert (new_cluster, str(CKG.choseOption),
+            "https://w3id.org/clusterkg/vocab/resilience-challenges/supply-chain-transparency") in after_one
+
+    two = importer.import_file(_wave(tmp_path / "wave2.csv", 2, ["Summary Test Cluster"]))
+    after_two = _check(store, settings)
+    assert (new_cluster, str(CKG.optionCount), "2") in after_two  # the Other answer does not count
+
+    importer.drop_import(one.import_id)  # Medicen keeps what D2.3 says; the test cluster what wave 2 says
+    after_drop = _check(store, settings)
+    assert (new_cluster, str(CKG.choseOption),
+            "https://w3id.org/clusterkg/vocab/resilience-challenges/supply-chain-transparency") not in after_drop
+    assert {t for t in after_drop if not t[0].endswith("summary-test-cluster")} == before
+
+    writer = GraphWriter(store, settings)
+    writer.put(two.graph, Graph())  # replaced by nothing: the test cluster's edges go
+    assert _check(store, settings) == before
+    with pytest.raises(WriteRefused):
+        writer.put(summary_graph(DataIRIs(settings.base_iri)), Graph())
+
+    store.replace_graphs({}, then=rebuild_update(summary_graph(DataIRIs(settings.base_iri))))
+    assert _check(store, settings) == before
+
+
+def test_summary_is_in_the_same_update_as_the_import(store: Store, settings: Settings, tmp_path: Path) -> None:
+    """One update carries the import graph and the summary's change (so neither lands alone)."""
+    sent: list[str] = []
+    original = store.replace_graphs
+
+    def spy(graphs, *, then: str = "") -> None:
+        sent.append(then)
+        original(graphs, then=then)
+
+    store.replace_graphs = spy  # type: ignore[method-assign]
+    Importer(store, settings).import_file(_wave(tmp_path / "w.csv", 1, ["Summary Test Cluster"]))
+    assert len(sent) == 1 and str(CKG.choseOption) in sent[0]
