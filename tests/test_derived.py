@@ -54,8 +54,9 @@ def _wave(path: Path, wave: int, clusters: list[str]) -> Path:
         writer.writeheader()
         for i, name in enumerate(clusters):
             row = dict.fromkeys(COLUMNS, "")
+            first = "Analysing supply chains for higher transparency"
             row.update(response_id=f"test-w{wave}-{i}", survey_id=f"test-survey-{wave}", cluster_name=name,
-                       resilience_challenges="Analysing supply chains for higher transparency" if wave == 1 else "Other",
+                       resilience_challenges=first if wave == 1 else "Other",
                        resilience_challenges_other="" if wave == 1 else "Tariffs",
                        green_challenges="Finding sustainable finance instruments")
             writer.writerow(row)
