@@ -57,22 +57,24 @@ def _stats(samples: list[float]) -> dict[str, float]:
     return {"median_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000, "runs": len(ordered)}
 
 
+def _once(action) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
 def _time(action, repeats: int, warmup: int = 2, budget_s: float = 60.0) -> dict[str, float]:
-    """Median and p95 of ``repeats`` runs after ``warmup``; a slow action gets fewer runs so that
-    one query cannot hold the whole run up (at least one timed run; ``runs`` says how many)."""
-    samples = []
-    for _ in range(max(warmup, 1)):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    if warmup and samples[-1] * repeats <= budget_s:
-        samples = []
-    runs = max(1, min(repeats, int(budget_s / max(samples[-1] if samples else 1e-6, 1e-6))))
-    for _ in range(runs - len(samples)):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return _stats(samples)
+    """Median and p95 of ``repeats`` runs after ``warmup`` runs. An action slower than the budget
+    allows gets its first run as the only warm-up and as many timed runs as fit in ``budget_s``
+    (at least one; ``runs`` says how many), so that one slow query cannot hold the whole run up."""
+    first = _once(action)
+    if first * (warmup + repeats) <= budget_s:
+        for _ in range(warmup - 1):
+            _once(action)
+        runs = repeats
+    else:
+        runs = max(1, min(repeats, int(budget_s / first)))
+    return _stats([_once(action) for _ in range(runs)])
 
 
 def _raw_child(store_path: str, repeats: int, budget_s: float) -> None:
@@ -144,7 +146,7 @@ def time_queries(store_path: Path, repeats: int, cap_s: float) -> dict[str, dict
 
 
 def _get(port: int, path: str, accept: str = "application/json") -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     conn.request("GET", path, headers={"Accept": accept})
     response = conn.getresponse()
     response.read()
@@ -206,7 +208,15 @@ def _throughput(port: int, path: str, seconds: float, clients: int = 8) -> dict:
             "errors": sum(errors), "rps": sum(counts) / elapsed}
 
 
-def time_http(store_path: Path, repeats: int, workdir: Path) -> dict:
+def _time_or_error(action, repeats: int, budget_s: float, **kwargs) -> dict:
+    """``_time``, or what stopped the action (a query over the service's time limit answers 503)."""
+    try:
+        return _time(action, repeats, budget_s=budget_s, **kwargs)
+    except Exception as exc:  # a failing request or engine is a finding for the report, not a crash
+        return {"error": " ".join(str(exc).split())[:200]}
+
+
+def time_http(store_path: Path, repeats: int, workdir: Path, cap_s: float) -> dict:
     from tests.engines import free_port
 
     port = free_port()
@@ -214,7 +224,7 @@ def time_http(store_path: Path, repeats: int, workdir: Path) -> dict:
     started = time.perf_counter()
     proc = subprocess.Popen([str(CLI), "serve", "--store", str(store_path), "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "CLUSTERKG_BASE_IRI": BASE,
-                                                                       "CLUSTERKG_QUERY_TIMEOUT": "120"})
+                                                                       "CLUSTERKG_QUERY_TIMEOUT": str(cap_s)})
     try:
         while True:
             try:
@@ -229,16 +239,13 @@ def time_http(store_path: Path, repeats: int, workdir: Path) -> dict:
         for name, query in load_queries().items():
             if query.params and any(p.type == "endpoint" for p in query.params):
                 continue
-            try:
-                out["api"][name] = _time(lambda name=name: _get(port, f"/api/queries/{name}"), repeats)
-            except RuntimeError:
-                continue
+            out["api"][name] = _time_or_error(lambda name=name: _get(port, f"/api/queries/{name}"), repeats, cap_s)
         out["light_rps"] = _throughput(port, LIGHT_QUERY, seconds=5.0 if repeats < 20 else 15.0)
         sparql = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-        out["sparql_count_all"] = _time(lambda: _get(port, "/sparql?" + urllib.parse.urlencode({"query": sparql})),
-                                        repeats)
+        out["sparql_count_all"] = _time_or_error(
+            lambda: _get(port, "/sparql?" + urllib.parse.urlencode({"query": sparql})), repeats, cap_s)
         for page in PAGES:
-            out["pages"][page] = _time(lambda page=page: _get(port, page, "text/html"), repeats)
+            out["pages"][page] = _time_or_error(lambda page=page: _get(port, page, "text/html"), repeats, cap_s)
         out["rss_mb"] = _rss_kb(proc.pid) / 1024
         return out
     finally:
@@ -247,7 +254,7 @@ def time_http(store_path: Path, repeats: int, workdir: Path) -> dict:
         log.close()
 
 
-def time_engines(store_path: Path, engines: list[str], repeats: int, workdir: Path) -> dict:
+def time_engines(store_path: Path, engines: list[str], repeats: int, workdir: Path, cap_s: float) -> dict:
     from graph.store.remote import RemoteStore
     from tests.engines import OxigraphServer, VirtuosoServer
 
@@ -265,15 +272,13 @@ def time_engines(store_path: Path, engines: list[str], repeats: int, workdir: Pa
                                 update_endpoint=server.update_url, graph_store=server.graph_store_url,
                                 auth=server.auth, auth_type=server.auth_type)
             remote = RemoteStore(settings)
+            remote.query_timeout_s = cap_s
             out[name] = {}
             for qname, query in load_queries().items():
                 if any(p.type == "endpoint" for p in query.params):
                     continue
-                try:
-                    out[name][qname] = _time(lambda query=query, remote=remote: query.run(remote, {}), repeats,
-                                             warmup=1)
-                except Exception as exc:  # an engine that cannot run a query is a finding, not a crash
-                    out[name][qname] = {"error": " ".join(str(exc).split())[:200]}
+                out[name][qname] = _time_or_error(lambda query=query, remote=remote: query.run(remote, {}), repeats,
+                                                  cap_s, warmup=1)
             remote.close()
     return out
 
@@ -304,11 +309,11 @@ def report_markdown(result: dict) -> str:
             h = s["http"]
             lines += ["", f"`clusterkg serve`: cold start {h['cold_start_s']:.2f} s, resident memory "
                           f"{h['rss_mb']:.0f} MB (service and query workers); `/sparql` count of all triples "
-                          f"p50 {h['sparql_count_all']['median_ms']:.1f} ms; `{h['light_rps']['path']}` "
+                          f"p50 {_ms(h['sparql_count_all'])} ms; `{h['light_rps']['path']}` "
                           f"{h['light_rps']['rps']:.0f} requests/s ({h['light_rps']['clients']} clients, "
                           f"{h['light_rps']['errors']} errors).", "",
                       "| page | p50 ms | p95 ms |", "| --- | ---: | ---: |"]
-            lines += [f"| `{p}` | {v['median_ms']:.1f} | {v['p95_ms']:.1f} |" for p, v in h["pages"].items()]
+            lines += [f"| `{p}` | {_ms(v)} | {_ms(v, 'p95_ms')} |" for p, v in h["pages"].items()]
         lines.append("")
     lines += targets_markdown(result)
     if len(result["sizes"]) > 1:
@@ -444,19 +449,26 @@ def main(argv: list[str] | None = None) -> int:
                   "timing queries ...", flush=True)
             entry["queries"] = time_queries(store_path, args.repeats, args.cap)
             print(f"[{label}] HTTP ...", flush=True)
-            entry["http"] = time_http(store_path, args.repeats, workdir)
+            entry["http"] = time_http(store_path, args.repeats, workdir, args.cap)
             if args.engines:
                 print(f"[{label}] engine servers {', '.join(args.engines)} ...", flush=True)
-                entry["engines"] = time_engines(store_path, args.engines, args.repeats, workdir)
+                entry["engines"] = time_engines(store_path, args.engines, args.repeats, workdir, args.cap)
             result["by_size"][label] = entry
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report_markdown(result), encoding="utf-8")
-    args.output.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    chart = scaling_svg(result)
-    if chart:
-        args.output.with_name("scaling.svg").write_text(chart, encoding="utf-8")
-    print(f"wrote {args.output} and {args.output.with_suffix('.json')}")
+        write_report(result, args.output, done=result["sizes"].index(label) + 1)
     return 0
+
+
+def write_report(result: dict, output: Path, done: int) -> None:
+    """The report of the sizes done so far (written after each size, so a long run that is stopped
+    keeps what it measured)."""
+    partial = {**result, "sizes": result["sizes"][:done]}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report_markdown(partial), encoding="utf-8")
+    output.with_suffix(".json").write_text(json.dumps(partial, indent=2) + "\n", encoding="utf-8")
+    chart = scaling_svg(partial)
+    if chart:
+        output.with_name("scaling.svg").write_text(chart, encoding="utf-8")
+    print(f"wrote {output} and {output.with_suffix('.json')} ({', '.join(partial['sizes'])})", flush=True)
 
 
 if __name__ == "__main__":
