@@ -7,29 +7,40 @@ Two kinds, both a function of the survey data and the vocabularies, never new fa
   recorded theme and everything broader) and ``response ckg:chose option``.
 - **In the cluster summary graph** ``<base>graph/derived/clusters``, one graph for the whole store:
   ``cluster ckg:choseOption option``, ``cluster ckg:matchesConcept concept`` and
-  ``cluster ckg:optionCount n`` (distinct options other than "Other"). A cluster answering in ten
+  ``cluster ckg:optionCount n`` (distinct options other than "Other"), and one ``ckg:OptionPair``
+  per two options some cluster chose both of, with ``ckg:clusterCount`` (how many did). A cluster
+  answering in ten
   survey waves has its edges once here, so the cluster-level queries (themes, shared challenges,
   similarity, co-occurrence) read a few edges per cluster instead of joining every answer of every
   wave. It changes in the same SPARQL update as the import graphs (``Store.replace_graphs(then=)``):
   a new import adds its clusters' edges (computed here, from the import alone); replacing or
   dropping one recomputes the edges of the clusters it named from what the store still holds.
-  ``clusterkg init`` rebuilds it whole.
+  The option pairs are counted here, in Python, from every cluster's options after the write (the
+  summary's edges before it, read under the write lock, plus the change), and replaced whole: a
+  SPARQL count enumerates every cluster's pairs (half a million rows at 1,000 clusters), a set
+  intersection per pair of options does not. ``clusterkg init`` rebuilds the graph whole when it
+  is missing or its ``ckg:derivationVersion`` is not ``DERIVATION_VERSION``.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from functools import cache
 
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 
-from graph.namespaces import CKG, SKOS, DataIRIs
-from graph.results import SelectResult
+from graph.namespaces import CKG, RDF, SKOS, DataIRIs
+from graph.results import AskResult, SelectResult
 from graph.store import Store
 from graph.vocab import terminology
 
 SUMMARY_GRAPH_PATH = ("derived", "clusters")
 _CHUNK = 400  # clusters per VALUES block of a refresh
+_INSERT_TRIPLES = 200  # triples per INSERT DATA operation
+DERIVATION_VERSION = "2"  # 2: option pairs; bump when the rules change, so that `init` rebuilds
+Options = dict[URIRef, set[URIRef]]  # cluster -> the options it chose
 
 
 def summary_graph(iris: DataIRIs) -> str:
@@ -90,6 +101,15 @@ def cluster_edges(graph: Graph) -> Graph:
     return edges
 
 
+def _insert_data(summary: str, triples: Graph) -> str:
+    """INSERT DATA operations of at most ``_INSERT_TRIPLES`` triples each (Virtuoso compiles each
+    one to SQL and refuses one that grows past 10,000 lines)."""
+    lines = triples.serialize(format="nt").splitlines()
+    lines = [line for line in lines if line.strip()]
+    return " ;\n".join(f"INSERT DATA {{ GRAPH <{summary}> {{\n" + "\n".join(lines[i:i + _INSERT_TRIPLES]) + "\n} }"
+                       for i in range(0, len(lines), _INSERT_TRIPLES))
+
+
 def _values(clusters: Iterable[URIRef]) -> str:
     return " ".join(f"<{c}>" for c in sorted(clusters))  # IRIs from the store or the mapping
 
@@ -110,7 +130,7 @@ def add_update(summary: str, edges: Graph) -> str:
     if not len(edges):
         return ""
     clusters = {s for s in edges.subjects() if isinstance(s, URIRef)}
-    parts = [f"INSERT DATA {{ GRAPH <{summary}> {{\n{edges.serialize(format='nt')}\n}} }}"]
+    parts = [_insert_data(summary, edges)]
     parts += [_recount(summary, _values(chunk)) for chunk in _chunks(sorted(clusters))]
     return " ;\n".join(parts)
 
@@ -128,13 +148,25 @@ def refresh_update(summary: str, clusters: Iterable[URIRef]) -> str:
     return " ;\n".join(parts)
 
 
-def rebuild_update(summary: str) -> str:
+def rebuild_update(store: Store, iris: DataIRIs) -> str:
     """SPARQL update: the summary graph recomputed whole (``clusterkg init``)."""
+    summary = summary_graph(iris)
     other = f"<{CKG.OtherOption}>"
+    version = f'<{summary}> <{CKG.derivationVersion}> "{DERIVATION_VERSION}"'
     return (f"DROP SILENT GRAPH <{summary}> ;\n{_derive(summary, '')} ;\n"
             f"INSERT {{ GRAPH <{summary}> {{ ?c <{CKG.optionCount}> ?n }} }} WHERE {{ "
             f"SELECT ?c (COUNT(DISTINCT ?o) AS ?n) WHERE {{ GRAPH <{summary}> {{ ?c <{CKG.choseOption}> ?o }} "
-            f"FILTER NOT EXISTS {{ GRAPH ?v {{ ?o a {other} }} }} }} GROUP BY ?c }}")
+            f"FILTER NOT EXISTS {{ GRAPH ?v {{ ?o a {other} }} }} }} GROUP BY ?c }} ;\n"
+            f"INSERT DATA {{ GRAPH <{summary}> {{ {version} }} }} ;\n"
+            + pairs_update(summary, iris, pair_counts(import_options(store, None, skip=[summary]))))
+
+
+def is_current(store: Store, iris: DataIRIs) -> bool:
+    """Whether the store's summary graph exists and was derived by this code's rules."""
+    summary = summary_graph(iris)
+    result = store.query(f'ASK {{ GRAPH <{summary}> {{ <{summary}> <{CKG.derivationVersion}> '
+                         f'"{DERIVATION_VERSION}" }} }}')
+    return isinstance(result, AskResult) and result.value
 
 
 def _derive(summary: str, values: str) -> str:
@@ -161,12 +193,89 @@ def old_clusters(store: Store, names: Iterable[str]) -> set[URIRef]:
     return out
 
 
+def _options(store: Store, query: str) -> Options:
+    result = store.query(query)
+    assert isinstance(result, SelectResult)
+    out: Options = defaultdict(set)
+    for row in result.rows:
+        cluster, option = row["c"], row["o"]
+        if isinstance(cluster, URIRef) and isinstance(option, URIRef):
+            out[cluster].add(option)
+    return out
+
+
+def summary_options(store: Store, summary: str) -> Options:
+    """Every cluster's options as the summary graph holds them."""
+    return _options(store, f"SELECT ?c ?o WHERE {{ GRAPH <{summary}> {{ ?c <{CKG.choseOption}> ?o }} }}")
+
+
+def import_options(store: Store, clusters: Iterable[URIRef] | None, skip: Iterable[str]) -> Options:
+    """The options the stored graphs other than ``skip`` give ``clusters`` (all clusters: None);
+    the same pattern as the summary's own ``ckg:choseOption`` rule."""
+    skipped = ", ".join(f"<{name}>" for name in skip)
+    where = (f"GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{CKG.option}> ?o }}"
+             + (f" FILTER (?g NOT IN ({skipped}))" if skipped else ""))
+    if clusters is None:
+        return _options(store, f"SELECT DISTINCT ?c ?o WHERE {{ {where} }}")
+    out: Options = defaultdict(set)
+    for chunk in _chunks(sorted(set(clusters))):
+        for cluster, options in _options(store, f"SELECT DISTINCT ?c ?o WHERE {{ VALUES ?c {{ {_values(chunk)} }} "
+                                                f"{where} }}").items():
+            out[cluster] |= options
+    return out
+
+
+@cache
+def _other_options() -> frozenset[URIRef]:
+    return frozenset(o for o in terminology().subjects(RDF.type, CKG.OtherOption) if isinstance(o, URIRef))
+
+
+def pair_counts(options: Mapping[URIRef, set[URIRef]]) -> dict[tuple[URIRef, URIRef], int]:
+    """For every two options (``str`` order, "Other" left out), how many clusters chose both."""
+    by_option: dict[URIRef, set[URIRef]] = defaultdict(set)
+    other = _other_options()
+    for cluster, chosen in options.items():
+        for option in chosen:
+            if option not in other:
+                by_option[option].add(cluster)
+    ordered = sorted(by_option, key=str)
+    counts = {}
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1:]:
+            n = len(by_option[a] & by_option[b])
+            if n:
+                counts[(a, b)] = n
+    return counts
+
+
+def pair_iri(iris: DataIRIs, a: URIRef, b: URIRef) -> URIRef:
+    return iris.graph("derived", "clusters", "pair", hashlib.sha256(f"{a} {b}".encode()).hexdigest()[:20])
+
+
+def pairs_update(summary: str, iris: DataIRIs, counts: Mapping[tuple[URIRef, URIRef], int]) -> str:
+    """SPARQL update: the summary's option pairs replaced by ``counts``."""
+    delete = (f"DELETE {{ GRAPH <{summary}> {{ ?p ?x ?y }} }} "
+              f"WHERE {{ GRAPH <{summary}> {{ ?p a <{CKG.OptionPair}> ; ?x ?y }} }}")
+    if not counts:
+        return delete
+    pairs = Graph()
+    for (a, b), n in counts.items():
+        node = pair_iri(iris, a, b)
+        pairs.add((node, RDF.type, CKG.OptionPair))
+        pairs.add((node, CKG.pairedOption, a))
+        pairs.add((node, CKG.pairedOption, b))
+        pairs.add((node, CKG.clusterCount, Literal(n)))
+    return f"{delete} ;\n{_insert_data(summary, pairs)}"
+
+
 def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]) -> str:
     """The SPARQL update that keeps the summary graph right when ``graphs`` are written (run in
-    the same update as the write: ``store.replace_graphs(graphs, then=...)``)."""
+    the same update as the write: ``store.replace_graphs(graphs, then=...)``; the caller holds the
+    store's write lock, so what is read here is what the update will change)."""
     summary = summary_graph(iris)
     existing = set(store.named_graphs())
     replaced = [name for name in graphs if name in existing]
+    options = summary_options(store, summary)
     new_edges = Graph()
     for name, graph in graphs.items():
         if name not in existing and graph is not None:
@@ -178,6 +287,13 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
             graph = graphs[name]
             if graph is not None:
                 affected |= clusters_in(graph)
+                new_edges += cluster_edges(graph)
         parts.append(refresh_update(summary, affected))
+        fresh = import_options(store, affected, skip=replaced)
+        for cluster in affected:
+            options[cluster] = fresh.get(cluster, set())
+    for cluster, option in new_edges.subject_objects(CKG.choseOption):
+        if isinstance(cluster, URIRef) and isinstance(option, URIRef):
+            options[cluster].add(option)
+    parts.append(pairs_update(summary, iris, pair_counts(options)))
     return " ;\n".join(p for p in parts if p)
-

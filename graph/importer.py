@@ -19,7 +19,7 @@ from rdflib.namespace import XSD
 
 from graph import __version__
 from graph.config import PROJECT_ROOT, Settings
-from graph.derived import add_derived, maintenance, rebuild_update, summary_graph
+from graph.derived import add_derived, is_current, maintenance, rebuild_update
 from graph.mapping.d23 import D23Records, map_d23, source_digest
 from graph.mapping.rdf_file import format_for, parse_rdf
 from graph.mapping.survey_csv import map_survey_csv
@@ -265,9 +265,9 @@ class Importer:
         if changed:
             self.store.replace_graphs(changed)
         outcomes.append(self.import_prepared(self.prepare_d23()))
-        if changed or summary_graph(self.iris) not in self.store.named_graphs():
-            # the vocabularies changed (ckg:matches may have) or the store predates the summary
-            self.store.replace_graphs({}, then=rebuild_update(summary_graph(self.iris)))
+        if changed or not is_current(self.store, self.iris):
+            # the vocabularies changed (ckg:matches may have) or the summary is missing or older
+            self.store.replace_graphs({}, then=rebuild_update(self.store, self.iris))
         return outcomes
 
     def _system_digest(self, iri: URIRef) -> str | None:

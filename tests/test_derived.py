@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rdflib import Graph
+from rdflib import Graph, Literal
 
 from graph.config import Settings
-from graph.derived import rebuild_update, summary_graph
+from graph.derived import DERIVATION_VERSION, rebuild_update, summary_graph
 from graph.importer import Importer
 from graph.mapping.survey_csv import COLUMNS
 from graph.namespaces import CKG, DataIRIs
@@ -39,10 +39,32 @@ def _rows(store: Store, query: str) -> set[tuple[str, str, str]]:
     return {(str(r["c"]), str(r["p"]), str(r["o"])) for r in result.rows}
 
 
+# the option pairs: every two options ("Other" left out) and how many clusters chose both
+EXPECTED_PAIRS = f"""
+SELECT ?a ?b (COUNT(DISTINCT ?c) AS ?n) WHERE {{
+  GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?x . ?x <{CKG.option}> ?a }}
+  GRAPH ?h {{ ?s <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?y . ?y <{CKG.option}> ?b }}
+  FILTER (STR(?a) < STR(?b))
+  FILTER NOT EXISTS {{ GRAPH ?v {{ ?a a <{CKG.OtherOption}> }} }}
+  FILTER NOT EXISTS {{ GRAPH ?w {{ ?b a <{CKG.OtherOption}> }} }}
+}} GROUP BY ?a ?b"""
+
+
 def _check(store: Store, settings: Settings) -> set[tuple[str, str, str]]:
+    """The summary's cluster edges (returned) and option pairs equal their definitions."""
     summary = summary_graph(DataIRIs(settings.base_iri))
-    held = _rows(store, f"SELECT ?c ?p ?o WHERE {{ GRAPH <{summary}> {{ ?c ?p ?o }} }}")
+    held = _rows(store, f"SELECT ?c ?p ?o WHERE {{ GRAPH <{summary}> {{ ?c ?p ?o "
+                        f"FILTER NOT EXISTS {{ ?c a <{CKG.OptionPair}> }} FILTER (?c != <{summary}>) }} }}")
     assert held == _rows(store, EXPECTED)
+    pairs = store.query(f"SELECT ?a ?b ?n WHERE {{ GRAPH <{summary}> {{ ?p a <{CKG.OptionPair}> ; "
+                        f"<{CKG.pairedOption}> ?a, ?b ; <{CKG.clusterCount}> ?n FILTER (STR(?a) < STR(?b)) }} }}")
+    expected = store.query(EXPECTED_PAIRS)
+    assert isinstance(pairs, SelectResult) and isinstance(expected, SelectResult)
+    as_set = {(str(r["a"]), str(r["b"]), int(r["n"])) for r in pairs.rows}  # type: ignore[arg-type]
+    assert as_set == {(str(r["a"]), str(r["b"]), int(r["n"])) for r in expected.rows}  # type: ignore[arg-type]
+    assert len(as_set) == len(pairs.rows) and as_set  # one node per pair; D2.3 alone has pairs
+    version = store.query(f"SELECT ?v WHERE {{ GRAPH <{summary}> {{ <{summary}> <{CKG.derivationVersion}> ?v }} }}")
+    assert isinstance(version, SelectResult) and version.values("v") == [Literal(DERIVATION_VERSION)]
     return held
 
 
@@ -90,7 +112,7 @@ def test_summary_follows_imports_drops_and_writes(store: Store, settings: Settin
     with pytest.raises(WriteRefused):
         writer.put(summary_graph(DataIRIs(settings.base_iri)), Graph())
 
-    store.replace_graphs({}, then=rebuild_update(summary_graph(DataIRIs(settings.base_iri))))
+    store.replace_graphs({}, then=rebuild_update(store, DataIRIs(settings.base_iri)))
     assert _check(store, settings) == before
 
 

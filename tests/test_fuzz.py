@@ -189,7 +189,7 @@ def test_the_csv_importer(import_app, content: bytes) -> None:
         added = sorted(set(quads_of(store)) - set(before))
         summary = "/graph/derived/clusters> ."
         assert added and all(f"<{body['graph']}>" in q or q.endswith(summary) for q in added)
-        assert set(before) <= set(quads_of(store))
+        assert {q for q in before if not q.endswith(summary)} <= set(quads_of(store))
         assert client.delete(f"/api/imports/{body['id']}", headers={"Authorization": f"Bearer {TOKEN}"}
                              ).status_code == 204
         assert quads_of(store) == before
