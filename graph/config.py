@@ -44,6 +44,7 @@ class Settings:
     query_memory_mb: int = 2048  # address space of a query worker
     max_query_length: int = 100_000  # characters of a /sparql query
     max_upload_mb: int = 32  # size of any request body: uploads, graph-store writes, queries
+    result_cache_rows: int = 200_000  # rows of query results the service keeps until the next write; 0: none
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -64,6 +65,7 @@ class Settings:
             "query_memory_mb": _number(env, "CLUSTERKG_QUERY_MEMORY_MB", 2048, int),
             "max_query_length": _number(env, "CLUSTERKG_MAX_QUERY_LENGTH", 100_000, int),
             "max_upload_mb": _number(env, "CLUSTERKG_MAX_UPLOAD_MB", 32, int),
+            "result_cache_rows": _number(env, "CLUSTERKG_RESULT_CACHE_ROWS", 200_000, int),
             "service_allowlist": frozenset(
                 x.strip() for x in env.get("CLUSTERKG_SERVICE_ALLOWLIST", "").split(",") if x.strip()),
         }

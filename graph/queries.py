@@ -11,10 +11,11 @@ placed at the start of the WHERE group. User text is never pasted into the query
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from rdflib import Literal, URIRef
@@ -27,6 +28,8 @@ from graph.results import QueryResult, SelectResult
 from graph.sparql_text import query_form, strip_comments, tokenize, values_blocks, variables, where_group_start
 from graph.store import Store
 from graph.vocab import normalise_label
+
+T = TypeVar("T")
 
 PARAM_TYPES = {"iri", "string", "integer", "literal", "endpoint"}
 _PARAM_VAR = re.compile(
@@ -158,6 +161,30 @@ def _internal(name: str) -> SavedQuery:
 
 
 _MEMBERS_CACHE: dict[tuple[str, str, str], list[dict]] = {}
+_KEYS_CACHE: dict[tuple[str, str, str], dict[str, URIRef]] = {}
+
+
+def _members_query(param: Param) -> tuple[str, dict[str, list[str]], str]:
+    if param.member_of_class or param.member_of_scheme == "*":
+        cls = param.member_of_class or "http://www.w3.org/2004/02/skos/core#Concept"
+        return "members-of-class", {"class": [cls]}, f"class:{cls}"
+    return "members-of-scheme", {"scheme": [str(param.member_of_scheme)]}, f"scheme:{param.member_of_scheme}"
+
+
+def _cache_key(store: Store, param: Param) -> tuple[str, str, str] | None:
+    """A key that holds until the store's next write (None: the store cannot say when it changes)."""
+    identity, generation = store.identity(), store.generation()
+    return (identity, generation, _members_query(param)[2]) if identity and generation else None
+
+
+def _cached(cache: dict[tuple[str, str, str], T], key: tuple[str, str, str] | None, compute: Callable[[], T]) -> T:
+    if key is None:
+        return compute()
+    if key not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = compute()
+    return cache[key]
 
 
 def _member_rows(store: Store, param: Param) -> list[dict]:
@@ -166,22 +193,13 @@ def _member_rows(store: Store, param: Param) -> list[dict]:
     Resolving a parameter runs this on every call; on a store that can say when its content last
     changed (the embedded store's write generation) the answer is kept until the next write.
     """
-    if param.member_of_class or param.member_of_scheme == "*":
-        cls = param.member_of_class or "http://www.w3.org/2004/02/skos/core#Concept"
-        key, query, values = "class", "members-of-class", {"class": [cls]}
-    else:
-        key, query, values = "scheme", "members-of-scheme", {"scheme": [str(param.member_of_scheme)]}
-    identity, generation = store.identity(), store.generation()
-    cache_key = (identity, generation, f"{key}:{values[key][0]}") if identity and generation else None
-    if cache_key and cache_key in _MEMBERS_CACHE:
-        return _MEMBERS_CACHE[cache_key]
-    result = _internal(query).run(store, values)
-    assert isinstance(result, SelectResult)
-    if cache_key:
-        if len(_MEMBERS_CACHE) > 64:
-            _MEMBERS_CACHE.clear()
-        _MEMBERS_CACHE[cache_key] = result.rows
-    return result.rows
+    def compute() -> list[dict]:
+        query, values, _ = _members_query(param)
+        result = _internal(query).run(store, values)
+        assert isinstance(result, SelectResult)
+        return result.rows
+
+    return _cached(_MEMBERS_CACHE, _cache_key(store, param), compute)
 
 
 def choices(store: Store, param: Param) -> list[tuple[str, str]]:
@@ -206,7 +224,10 @@ def _members(store: Store, param: Param) -> dict[str, URIRef]:
     A key that names several members (a shared label, or the local name "other") maps to
     ``AMBIGUOUS`` so that the user is asked to be precise instead of getting a guess.
     """
-    rows = _member_rows(store, param)
+    return _cached(_KEYS_CACHE, _cache_key(store, param), lambda: _member_keys(_member_rows(store, param)))
+
+
+def _member_keys(rows: list[dict]) -> dict[str, URIRef]:
     exact: dict[str, URIRef] = {}
     loose: dict[str, set[URIRef]] = {}
     for row in rows:

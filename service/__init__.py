@@ -8,7 +8,7 @@ import secrets
 from flask import Flask
 
 from graph.config import Settings
-from graph.store import Store, open_store, with_query_limits
+from graph.store import Store, open_store, with_query_limits, with_result_cache
 from service.state import ServiceState
 
 
@@ -32,12 +32,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     given = store or opened
     assert given is not None
     limited = with_query_limits(given, settings)
-    owned = [s for s in (limited if limited is not given else None, opened) if s is not None]
-    app.extensions["clusterkg"] = ServiceState(settings, limited, owned=owned)
+    cached = with_result_cache(limited, settings)
+    owned = [s for s in (cached if cached is not limited else None, limited if limited is not given else None, opened)
+             if s is not None]
+    app.extensions["clusterkg"] = ServiceState(settings, cached, owned=owned)
 
     from service import admin, api, errors, linkeddata, pages, security, sparql
     from service.links import href
 
+    _honour_no_cache(app)
     errors.register(app)
     security.register(app)
     app.add_template_filter(href, "href")
@@ -47,3 +50,22 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     app.register_blueprint(linkeddata.blueprint)
     app.register_blueprint(admin.blueprint)
     return app
+
+
+def _honour_no_cache(app: Flask) -> None:
+    """A request with ``Cache-Control: no-cache`` is answered from the store, not from the result
+    cache (graph.store.cache): what a client asks for when it must see the engine's own answer."""
+    from flask import g, request
+
+    from graph.store.cache import cache_bypass
+
+    @app.before_request
+    def bypass_cache() -> None:
+        if "no-cache" in request.headers.get("Cache-Control", "").lower():
+            g.clusterkg_cache_token = cache_bypass.set(True)
+
+    @app.teardown_request
+    def restore_cache(_exc: BaseException | None) -> None:
+        token = g.pop("clusterkg_cache_token", None)
+        if token is not None:
+            cache_bypass.reset(token)

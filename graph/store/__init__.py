@@ -6,7 +6,7 @@ from graph.config import Settings
 from graph.store.base import QueryAborted, QueryTimeout, Store, StoreBusy, StoreError, StoreUnavailable
 
 __all__ = ["QueryAborted", "QueryTimeout", "Store", "StoreBusy", "StoreError", "StoreUnavailable", "open_store",
-           "with_query_limits"]
+           "with_query_limits", "with_result_cache"]
 
 
 def open_store(settings: Settings, *, read_only: bool = False) -> Store:
@@ -38,3 +38,13 @@ def with_query_limits(store: Store, settings: Settings) -> Store:
     if isinstance(store, RemoteStore):
         store.query_timeout_s = settings.query_timeout
     return store
+
+
+def with_result_cache(store: Store, settings: Settings) -> Store:
+    """``store`` with its query results kept until its next write (graph.store.cache), unless the
+    settings turn the cache off or the store cannot tell when it was written."""
+    if settings.result_cache_rows <= 0 or store.generation() is None:
+        return store
+    from graph.store.cache import CachedStore
+
+    return CachedStore(store, settings.result_cache_rows)

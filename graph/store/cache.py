@@ -1,0 +1,129 @@
+"""Query results kept until the store's next write.
+
+The service answers the same saved queries over and over (a page, its JSON twin, a researcher's
+notebook polling an endpoint) while the data changes only when someone imports or writes. A store
+that can say when its content changed (``Store.generation()``: the embedded store's write counter,
+shared by every process that opens the store) lets those answers be kept exactly as long as they
+are right: the cache is emptied as soon as the generation moves, whoever wrote. A store that
+cannot say (a remote engine, written by others) gets no cache at all.
+
+Only SELECT and ASK results are kept (a CONSTRUCT's rdflib Graph is mutable), up to a total number
+of rows, least recently used first out; a result larger than a quarter of that is never kept.
+Errors and timeouts are never kept. ``bypassing()`` runs queries uncached (the service uses it for
+requests that send ``Cache-Control: no-cache``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from rdflib import Dataset, Graph
+from rdflib.term import Node
+
+from graph.results import AskResult, QueryResult, SelectResult
+from graph.store.base import Store
+
+cache_bypass: ContextVar[bool] = ContextVar("clusterkg_result_cache_bypass", default=False)
+
+
+@contextmanager
+def bypassing() -> Iterator[None]:
+    """Queries in this context (thread, request) neither read nor fill the cache."""
+    token = cache_bypass.set(True)
+    try:
+        yield
+    finally:
+        cache_bypass.reset(token)
+
+
+def _size(result: QueryResult) -> int | None:
+    if isinstance(result, SelectResult):
+        return max(1, len(result.rows))
+    if isinstance(result, AskResult):
+        return 1
+    return None
+
+
+class CachedStore(Store):
+    """``inner`` with its query results kept until its generation changes."""
+
+    def __init__(self, inner: Store, max_rows: int) -> None:
+        self.inner = inner
+        self.max_rows = max_rows
+        self.allowed_services = inner.allowed_services
+        self._entries: OrderedDict[tuple, tuple[QueryResult, int]] = OrderedDict()
+        self._rows = 0
+        self._generation: str | None = None
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
+              max_rows: int | None = None) -> QueryResult:
+        generation = self.inner.generation()
+        if not generation or cache_bypass.get():
+            return self.inner.query(sparql, bindings, max_rows=max_rows)
+        key = (sparql, tuple(sorted((k, v.n3()) for k, v in (bindings or {}).items())), max_rows)
+        with self._lock:
+            if generation != self._generation:
+                self._clear(generation)
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return entry[0]
+            self.misses += 1
+        result = self.inner.query(sparql, bindings, max_rows=max_rows)
+        size = _size(result)
+        # kept only if nobody wrote while it ran (else it may describe the store before the write)
+        if size is not None and size <= self.max_rows // 4 and self.inner.generation() == generation:
+            with self._lock:
+                if generation == self._generation and key not in self._entries:
+                    self._entries[key] = (result, size)
+                    self._rows += size
+                    while self._rows > self.max_rows:
+                        _, (_, dropped) = self._entries.popitem(last=False)
+                        self._rows -= dropped
+        return result
+
+    def _clear(self, generation: str | None) -> None:
+        self._entries.clear()
+        self._rows = 0
+        self._generation = generation
+
+    def identity(self) -> str | None:
+        return self.inner.identity()
+
+    def generation(self) -> str | None:
+        return self.inner.generation()
+
+    def named_graphs(self) -> list[str]:
+        return self.inner.named_graphs()
+
+    def get_graph(self, name: str) -> Graph:
+        return self.inner.get_graph(name)
+
+    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "") -> None:
+        try:
+            self.inner.replace_graphs(graphs, then=then)
+        finally:
+            with self._lock:
+                self._clear(None)
+
+    def dataset(self) -> Dataset:
+        return self.inner.dataset()
+
+    def dump_nquads(self) -> bytes:
+        return self.inner.dump_nquads()
+
+    def recover(self) -> list[str]:
+        return self.inner.recover()
+
+    def close(self) -> None:
+        """Empty the cache; the inner store belongs to whoever opened it."""
+        with self._lock:
+            self._clear(None)
