@@ -9,17 +9,17 @@ Two kinds, both a function of the survey data and the vocabularies, never new fa
   ``cluster ckg:choseOption option``, ``cluster ckg:matchesConcept concept`` and
   ``cluster ckg:optionCount n`` (distinct options other than "Other"), and one ``ckg:OptionPair``
   per two options some cluster chose both of, with ``ckg:clusterCount`` (how many did). A cluster
-  answering in ten
-  survey waves has its edges once here, so the cluster-level queries (themes, shared challenges,
-  similarity, co-occurrence) read a few edges per cluster instead of joining every answer of every
-  wave. It changes in the same SPARQL update as the import graphs (``Store.replace_graphs(then=)``):
-  a new import adds its clusters' edges (computed here, from the import alone); replacing or
-  dropping one recomputes the edges of the clusters it named from what the store still holds.
-  The option pairs are counted here, in Python, from every cluster's options after the write (the
-  summary's edges before it, read under the write lock, plus the change), and replaced whole: a
-  SPARQL count enumerates every cluster's pairs (half a million rows at 1,000 clusters), a set
-  intersection per pair of options does not. ``clusterkg init`` rebuilds the graph whole when it
-  is missing or its ``ckg:derivationVersion`` is not ``DERIVATION_VERSION``.
+  answering in ten survey waves has its edges once here, so the cluster-level queries (themes,
+  shared challenges, similarity, co-occurrence) read a few edges per cluster instead of joining
+  every answer of every wave. It changes in the same SPARQL update as the import graphs
+  (``Store.replace_graphs(then=)``): a new import adds its clusters' edges (computed here, from the
+  import alone); replacing or dropping one recomputes the edges of the clusters it named from what
+  the store still holds. Counts and option pairs are computed here, in Python, from every
+  cluster's options after the write (the summary's edges before it, read under the write lock,
+  plus the change) and rewritten where they changed: a SPARQL count enumerates every cluster's
+  pairs (half a million rows at 1,000 clusters), a set intersection per pair of options does not.
+  ``clusterkg init`` rebuilds the graph whole when it is missing or its ``ckg:derivationVersion``
+  is not ``DERIVATION_VERSION``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 
 from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
 
 from graph.namespaces import CKG, RDF, SKOS, DataIRIs
 from graph.results import AskResult, SelectResult
@@ -41,6 +42,7 @@ _CHUNK = 400  # clusters per VALUES block of a refresh
 _INSERT_TRIPLES = 200  # triples per INSERT DATA operation
 DERIVATION_VERSION = "2"  # 2: option pairs; bump when the rules change, so that `init` rebuilds
 Options = dict[URIRef, set[URIRef]]  # cluster -> the options it chose
+Triple = tuple[Node, Node, Node]
 
 
 def summary_graph(iris: DataIRIs) -> str:
@@ -87,27 +89,24 @@ def clusters_in(graph: Graph) -> set[URIRef]:
     return {c for c in graph.objects(None, CKG.respondingCluster) if isinstance(c, URIRef)}
 
 
-def cluster_edges(graph: Graph) -> Graph:
+def cluster_edges(graph: Graph) -> set[Triple]:
     """The summary edges ``graph`` (an import graph with its derived edges) gives its clusters."""
-    edges = Graph()
-    for response, cluster in graph.subject_objects(CKG.respondingCluster):
-        if not isinstance(cluster, URIRef):
-            continue
-        for answer in graph.objects(response, CKG.hasAnswer):
-            for option in graph.objects(answer, CKG.option):
-                edges.add((cluster, CKG.choseOption, option))
-            for concept in graph.objects(answer, CKG.matches):
-                edges.add((cluster, CKG.matchesConcept, concept))
+    cluster_of_response = {r: c for r, c in graph.subject_objects(CKG.respondingCluster) if isinstance(c, URIRef)}
+    cluster_of_answer = {a: cluster_of_response[r] for r, a in graph.subject_objects(CKG.hasAnswer)
+                         if r in cluster_of_response}
+    edges: set[Triple] = set()
+    for prop, summary_prop in ((CKG.option, CKG.choseOption), (CKG.matches, CKG.matchesConcept)):
+        edges.update((cluster_of_answer[a], summary_prop, o) for a, o in graph.subject_objects(prop)
+                     if a in cluster_of_answer)
     return edges
 
 
-def _insert_data(summary: str, triples: Graph) -> str:
-    """INSERT DATA operations of at most ``_INSERT_TRIPLES`` triples each (Virtuoso compiles each
-    one to SQL and refuses one that grows past 10,000 lines)."""
-    lines = triples.serialize(format="nt").splitlines()
-    lines = [line for line in lines if line.strip()]
-    return " ;\n".join(f"INSERT DATA {{ GRAPH <{summary}> {{\n" + "\n".join(lines[i:i + _INSERT_TRIPLES]) + "\n} }"
-                       for i in range(0, len(lines), _INSERT_TRIPLES))
+def _data_ops(keyword: str, summary: str, triples: Iterable[Triple]) -> list[str]:
+    """``INSERT DATA`` / ``DELETE DATA`` operations of at most ``_INSERT_TRIPLES`` triples each
+    (Virtuoso compiles each one to SQL and refuses one that grows past 10,000 lines)."""
+    lines = sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in triples)
+    return [f"{keyword} {{ GRAPH <{summary}> {{\n" + "\n".join(lines[i:i + _INSERT_TRIPLES]) + "\n} }"
+            for i in range(0, len(lines), _INSERT_TRIPLES)]
 
 
 def _values(clusters: Iterable[URIRef]) -> str:
@@ -123,16 +122,6 @@ def _recount(summary: str, values: str) -> str:
         f"SELECT ?c (COUNT(DISTINCT ?o) AS ?n) WHERE {{ VALUES ?c {{ {values} }} "
         f"GRAPH <{summary}> {{ ?c <{CKG.choseOption}> ?o }} "
         f"FILTER NOT EXISTS {{ GRAPH ?v {{ ?o a {other} }} }} }} GROUP BY ?c }}")
-
-
-def add_update(summary: str, edges: Graph) -> str:
-    """SPARQL update: add ``edges`` (computed from new imports) and recount their clusters."""
-    if not len(edges):
-        return ""
-    clusters = {s for s in edges.subjects() if isinstance(s, URIRef)}
-    parts = [_insert_data(summary, edges)]
-    parts += [_recount(summary, _values(chunk)) for chunk in _chunks(sorted(clusters))]
-    return " ;\n".join(parts)
 
 
 def refresh_update(summary: str, clusters: Iterable[URIRef]) -> str:
@@ -158,7 +147,8 @@ def rebuild_update(store: Store, iris: DataIRIs) -> str:
             f"SELECT ?c (COUNT(DISTINCT ?o) AS ?n) WHERE {{ GRAPH <{summary}> {{ ?c <{CKG.choseOption}> ?o }} "
             f"FILTER NOT EXISTS {{ GRAPH ?v {{ ?o a {other} }} }} }} GROUP BY ?c }} ;\n"
             f"INSERT DATA {{ GRAPH <{summary}> {{ {version} }} }} ;\n"
-            + pairs_update(summary, iris, pair_counts(import_options(store, None, skip=[summary]))))
+            + " ;\n".join(_data_ops("INSERT DATA", summary, pair_triples(iris, pair_counts(
+                import_options(store, None, skip=[summary]), other_options(store))))))
 
 
 def is_current(store: Store, iris: DataIRIs) -> bool:
@@ -225,19 +215,19 @@ def import_options(store: Store, clusters: Iterable[URIRef] | None, skip: Iterab
     return out
 
 
-@cache
-def _other_options() -> frozenset[URIRef]:
-    return frozenset(o for o in terminology().subjects(RDF.type, CKG.OtherOption) if isinstance(o, URIRef))
+def other_options(store: Store) -> frozenset[URIRef]:
+    """The "Other" options, as the store declares them (the queries' definition)."""
+    result = store.query(f"SELECT DISTINCT ?o WHERE {{ GRAPH ?g {{ ?o a <{CKG.OtherOption}> }} }}")
+    assert isinstance(result, SelectResult)
+    return frozenset(o for o in result.values("o") if isinstance(o, URIRef))
 
 
-def pair_counts(options: Mapping[URIRef, set[URIRef]]) -> dict[tuple[URIRef, URIRef], int]:
-    """For every two options (``str`` order, "Other" left out), how many clusters chose both."""
+def pair_counts(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef]) -> dict[tuple[URIRef, URIRef], int]:
+    """For every two options (``str`` order, ``other`` left out), how many clusters chose both."""
     by_option: dict[URIRef, set[URIRef]] = defaultdict(set)
-    other = _other_options()
     for cluster, chosen in options.items():
-        for option in chosen:
-            if option not in other:
-                by_option[option].add(cluster)
+        for option in chosen - other:
+            by_option[option].add(cluster)
     ordered = sorted(by_option, key=str)
     counts = {}
     for i, a in enumerate(ordered):
@@ -252,48 +242,77 @@ def pair_iri(iris: DataIRIs, a: URIRef, b: URIRef) -> URIRef:
     return iris.graph("derived", "clusters", "pair", hashlib.sha256(f"{a} {b}".encode()).hexdigest()[:20])
 
 
-def pairs_update(summary: str, iris: DataIRIs, counts: Mapping[tuple[URIRef, URIRef], int]) -> str:
-    """SPARQL update: the summary's option pairs replaced by ``counts``."""
-    delete = (f"DELETE {{ GRAPH <{summary}> {{ ?p ?x ?y }} }} "
-              f"WHERE {{ GRAPH <{summary}> {{ ?p a <{CKG.OptionPair}> ; ?x ?y }} }}")
-    if not counts:
-        return delete
-    pairs = Graph()
+def pair_triples(iris: DataIRIs, counts: Mapping[tuple[URIRef, URIRef], int]) -> set[Triple]:
+    out: set[Triple] = set()
     for (a, b), n in counts.items():
         node = pair_iri(iris, a, b)
-        pairs.add((node, RDF.type, CKG.OptionPair))
-        pairs.add((node, CKG.pairedOption, a))
-        pairs.add((node, CKG.pairedOption, b))
-        pairs.add((node, CKG.clusterCount, Literal(n)))
-    return f"{delete} ;\n{_insert_data(summary, pairs)}"
+        out |= {(node, RDF.type, CKG.OptionPair), (node, CKG.pairedOption, a), (node, CKG.pairedOption, b),
+                (node, CKG.clusterCount, Literal(n))}
+    return out
+
+
+def count_triples(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef],
+                  clusters: Iterable[URIRef]) -> set[Triple]:
+    """``ckg:optionCount`` of ``clusters`` (none for a cluster with no option but "Other")."""
+    out: set[Triple] = set()
+    for cluster in clusters:
+        n = len(options.get(cluster, set()) - other)
+        if n:
+            out.add((cluster, CKG.optionCount, Literal(n)))
+    return out
+
+
+def _stored(store: Store, summary: str, pattern: str) -> set[Triple]:
+    result = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{summary}> {{ {pattern} }} }}")
+    assert isinstance(result, SelectResult)
+    return {(r["s"], r["p"], r["o"]) for r in result.rows}
 
 
 def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]) -> str:
     """The SPARQL update that keeps the summary graph right when ``graphs`` are written (run in
     the same update as the write: ``store.replace_graphs(graphs, then=...)``; the caller holds the
-    store's write lock, so what is read here is what the update will change)."""
+    store's write lock, so what is read here is what the update will change).
+
+    A new import's changes are written as data (``INSERT DATA`` / ``DELETE DATA`` of the edges,
+    counts and pairs that change, computed here): an operation with a WHERE clause inside the
+    import's transaction reads through its pending writes, which cost Oxigraph seconds per wave
+    at 1M triples. Replacing or dropping a graph recomputes its clusters with SPARQL from the
+    store (``refresh_update``): rarer, and what remains of the clusters is only in the store.
+    """
     summary = summary_graph(iris)
     existing = set(store.named_graphs())
     replaced = [name for name in graphs if name in existing]
     options = summary_options(store, summary)
-    new_edges = Graph()
+    other = other_options(store)
+    new_edges: set[Triple] = set()
     for name, graph in graphs.items():
         if name not in existing and graph is not None:
-            new_edges += cluster_edges(graph)
-    parts = [add_update(summary, new_edges)]
+            new_edges |= cluster_edges(graph)
+    parts = []
+    affected: set[URIRef] = set()
     if replaced:
         affected = old_clusters(store, replaced)
         for name in replaced:
             graph = graphs[name]
             if graph is not None:
                 affected |= clusters_in(graph)
-                new_edges += cluster_edges(graph)
         parts.append(refresh_update(summary, affected))
         fresh = import_options(store, affected, skip=replaced)
         for cluster in affected:
             options[cluster] = fresh.get(cluster, set())
-    for cluster, option in new_edges.subject_objects(CKG.choseOption):
-        if isinstance(cluster, URIRef) and isinstance(option, URIRef):
-            options[cluster].add(option)
-    parts.append(pairs_update(summary, iris, pair_counts(options)))
+        for name in replaced:
+            graph = graphs[name]
+            if graph is not None:
+                for cluster, prop, option in cluster_edges(graph):
+                    if prop == CKG.choseOption:
+                        options[cluster].add(option)  # type: ignore[index]
+    for cluster, prop, option in new_edges:
+        if prop == CKG.choseOption:
+            options[cluster].add(option)  # type: ignore[index]
+    counted = {c for c, _, _ in new_edges if isinstance(c, URIRef)} - affected
+    old = _stored(store, summary, f"?s ?p ?o . ?s a <{CKG.OptionPair}>")
+    old |= {t for t in _stored(store, summary, f"?s ?p ?o FILTER (?p = <{CKG.optionCount}>)") if t[0] in counted}
+    new = pair_triples(iris, pair_counts(options, other)) | count_triples(options, other, counted)
+    parts += _data_ops("DELETE DATA", summary, old - new)
+    parts += _data_ops("INSERT DATA", summary, (new - old) | new_edges)
     return " ;\n".join(p for p in parts if p)

@@ -147,22 +147,31 @@ class EmbeddedStore(Store):
     # -- writes -----------------------------------------------------------------------------
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "") -> None:
         """One SPARQL update, hence one RocksDB transaction, for all the graphs."""
-        parts: list[str] = []
+        bodies: list[tuple[ox.NamedNode, str | None]] = []
         for name, graph in graphs.items():
             try:
                 iri = ox.NamedNode(name)  # validates the IRI
             except ValueError as exc:
                 raise StoreError(f"invalid graph name {name!r}, nothing was written: {exc}") from exc
-            parts.append(f"DROP SILENT GRAPH <{iri.value}>")
-            if graph is not None and len(graph):
-                body = graph.serialize(format="nt")
-                parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
-        if then:
-            parts.append(then)
-        if not parts:
+            bodies.append((iri, graph.serialize(format="nt") if graph is not None and len(graph) else None))
+        if not bodies and not then:
             return
-        update = " ;\n".join(parts)
-        self._write(lambda handle: handle.update(update))
+
+        def write(handle: ox.Store) -> None:
+            parts: list[str] = []
+            for iri, body in bodies:
+                # only a graph that exists is dropped: a DROP in the transaction, even of nothing,
+                # makes Oxigraph's INSERT DATA after it read through the pending writes (+60% at 1M)
+                if handle.contains_named_graph(iri):
+                    parts.append(f"DROP GRAPH <{iri.value}>")
+                if body:
+                    parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
+            if then:
+                parts.append(then)
+            if parts:
+                handle.update(" ;\n".join(parts))
+
+        self._write(write)
 
     def recover(self) -> list[str]:
         """Opening read-write replays RocksDB's log of a write that a crash interrupted."""
