@@ -145,9 +145,12 @@ def time_queries(store_path: Path, repeats: int, cap_s: float) -> dict[str, dict
     return out
 
 
-def _get(port: int, path: str, accept: str = "application/json") -> None:
+NO_CACHE = {"Cache-Control": "no-cache"}  # the service's result cache skipped: the engine's own answer
+
+
+def _get(port: int, path: str, accept: str = "application/json", cached: bool = False) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    conn.request("GET", path, headers={"Accept": accept})
+    conn.request("GET", path, headers={"Accept": accept, **({} if cached else NO_CACHE)})
     response = conn.getresponse()
     response.read()
     conn.close()
@@ -176,9 +179,10 @@ def _rss_kb(pid: int) -> int:
     return total
 
 
-def _throughput(port: int, path: str, seconds: float, clients: int = 8) -> dict:
+def _throughput(port: int, path: str, seconds: float, clients: int = 8, cached: bool = False) -> dict:
     """Requests per second that ``clients`` keep-alive clients get from ``path`` (the clients run
-    on the same two cores as the service: a lower bound)."""
+    on the same two cores as the service: a lower bound); ``cached``: as a browser asks, so the
+    service's result cache answers repeats, else with ``Cache-Control: no-cache``."""
     import threading
 
     counts = [0] * clients
@@ -188,7 +192,7 @@ def _throughput(port: int, path: str, seconds: float, clients: int = 8) -> dict:
     def client(i: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while time.perf_counter() < stop:
-            conn.request("GET", path, headers={"Accept": "application/json"})
+            conn.request("GET", path, headers={"Accept": "application/json", **({} if cached else NO_CACHE)})
             response = conn.getresponse()
             response.read()
             if response.status == 200:
@@ -205,7 +209,7 @@ def _throughput(port: int, path: str, seconds: float, clients: int = 8) -> dict:
         t.join()
     elapsed = time.perf_counter() - started
     return {"path": path, "clients": clients, "seconds": elapsed, "requests": sum(counts),
-            "errors": sum(errors), "rps": sum(counts) / elapsed}
+            "errors": sum(errors), "rps": sum(counts) / elapsed, "cached": cached}
 
 
 def _time_or_error(action, repeats: int, budget_s: float, **kwargs) -> dict:
@@ -240,7 +244,9 @@ def time_http(store_path: Path, repeats: int, workdir: Path, cap_s: float) -> di
             if query.params and any(p.type == "endpoint" for p in query.params):
                 continue
             out["api"][name] = _time_or_error(lambda name=name: _get(port, f"/api/queries/{name}"), repeats, cap_s)
-        out["light_rps"] = _throughput(port, LIGHT_QUERY, seconds=5.0 if repeats < 20 else 15.0)
+        seconds = 5.0 if repeats < 20 else 15.0
+        out["light_rps"] = _throughput(port, LIGHT_QUERY, seconds)
+        out["light_rps_cached"] = _throughput(port, LIGHT_QUERY, seconds, cached=True)
         sparql = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
         out["sparql_count_all"] = _time_or_error(
             lambda: _get(port, "/sparql?" + urllib.parse.urlencode({"query": sparql})), repeats, cap_s)
@@ -310,8 +316,11 @@ def report_markdown(result: dict) -> str:
             lines += ["", f"`clusterkg serve`: cold start {h['cold_start_s']:.2f} s, resident memory "
                           f"{h['rss_mb']:.0f} MB (service and query workers); `/sparql` count of all triples "
                           f"p50 {_ms(h['sparql_count_all'])} ms; `{h['light_rps']['path']}` "
-                          f"{h['light_rps']['rps']:.0f} requests/s ({h['light_rps']['clients']} clients, "
-                          f"{h['light_rps']['errors']} errors).", "",
+                          f"{h['light_rps']['rps']:.0f} requests/s uncached, "
+                          f"{h.get('light_rps_cached', {}).get('rps', 0):.0f} requests/s from the result cache "
+                          f"({h['light_rps']['clients']} clients, "
+                          f"{h['light_rps']['errors']} errors). Timings over HTTP skip the result cache "
+                          "(`Cache-Control: no-cache`) unless said otherwise.", "",
                       "| page | p50 ms | p95 ms |", "| --- | ---: | ---: |"]
             lines += [f"| `{p}` | {_ms(v)} | {_ms(v, 'p95_ms')} |" for p, v in h["pages"].items()]
         lines.append("")
@@ -372,7 +381,11 @@ def targets_markdown(result: dict) -> list[str]:
     if "http" in s:
         h = s["http"]
         rps = h["light_rps"]["rps"]
-        lines += [f"| `{h['light_rps']['path']}` >= 300 requests/s | " + _verdict(rps >= 300, f"{rps:.0f}/s") + " |",
+        cached = h.get("light_rps_cached", {}).get("rps", 0)
+        lines += [f"| `{h['light_rps']['path']}` >= 300 requests/s (uncached: every request runs the query) | "
+                  + _verdict(rps >= 300, f"{rps:.0f}/s") + " |",
+                  f"| `{h['light_rps']['path']}` >= 300 requests/s (as served: repeats from the result cache) | "
+                  + _verdict(cached >= 300, f"{cached:.0f}/s") + " |",
                   "| cold start of `serve` < 2 s | "
                   + _verdict(h["cold_start_s"] < 2, f"{h['cold_start_s']:.2f} s") + " |",
                   "| resident memory < 1 GB | " + _verdict(h["rss_mb"] < 1024, f"{h['rss_mb']:.0f} MB") + " |"]
