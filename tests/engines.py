@@ -145,6 +145,8 @@ NumberOfBuffers = 20000
 MaxDirtyBuffers = 15000
 DirsAllowed = ., {d}
 DefaultIsolation = 4
+; one transaction may log up to 1 GB (the default, 50 MB, refuses one 100k-triple import)
+TransactionAfterImageLimit = 1000000000
 
 [HTTPServer]
 ServerPort = 127.0.0.1:{http_port}
