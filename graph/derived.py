@@ -34,11 +34,13 @@ from rdflib.term import Node
 
 from graph.namespaces import CKG, RDF, SKOS, DataIRIs
 from graph.results import AskResult, SelectResult
-from graph.store import Store
+from graph.store import Store, StoreBusy, StoreChanged
+from graph.store.cache import bypassing
 from graph.vocab import terminology
 
 SUMMARY_GRAPH_PATH = ("derived", "clusters")
 _CHUNK = 400  # clusters per VALUES block of a refresh
+_ATTEMPTS = 5  # computations of the maintenance when other writers keep getting in first
 _INSERT_TRIPLES = 200  # triples per INSERT DATA operation
 DERIVATION_VERSION = "2"  # 2: option pairs; bump when the rules change, so that `init` rebuilds
 Options = dict[URIRef, set[URIRef]]  # cluster -> the options it chose
@@ -316,3 +318,24 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
     parts += _data_ops("DELETE DATA", summary, old - new)
     parts += _data_ops("INSERT DATA", summary, (new - old) | new_edges)
     return " ;\n".join(p for p in parts if p)
+
+
+def write_with_summary(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]) -> None:
+    """Write ``graphs`` and the summary's maintenance in one update.
+
+    The maintenance is computed from what the store holds before the write; if another writer
+    (another process's import) got in between, the write is refused with nothing written
+    (``if_generation``) and the maintenance computed again. A remote engine cannot say, so
+    concurrent writers there can leave counts stale until the next write or ``clusterkg init``.
+    """
+    for _ in range(_ATTEMPTS):
+        generation = store.generation()
+        with bypassing():  # reads for one write: not worth keeping in the service's result cache
+            then = maintenance(store, iris, graphs)
+        try:
+            store.replace_graphs(graphs, then=then, if_generation=generation)
+            return
+        except StoreChanged:
+            continue
+    raise StoreBusy("other writers kept changing the store while this write was prepared; nothing was written, "
+                    "try again")

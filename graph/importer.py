@@ -19,14 +19,14 @@ from rdflib.namespace import XSD
 
 from graph import __version__
 from graph.config import PROJECT_ROOT, Settings
-from graph.derived import add_derived, is_current, maintenance, rebuild_update
+from graph.derived import add_derived, is_current, rebuild_update, write_with_summary
 from graph.mapping.d23 import D23Records, map_d23, source_digest
 from graph.mapping.rdf_file import format_for, parse_rdf
 from graph.mapping.survey_csv import map_survey_csv
 from graph.namespaces import CKG, DCTERMS, PROV, RDF, RDFS, SKOS, DataIRIs, slugify
 from graph.results import SelectResult
 from graph.store import Store
-from graph.validate import Location, ValidationReport, Violation, validate_graph
+from graph.validate import Location, ValidationReport, Violation, borrowing, validate_graph
 from graph.vocab import normalise_label, system_graph_iri, system_graphs
 
 log = logging.getLogger("clusterkg.import")
@@ -135,13 +135,8 @@ class Importer:
     def validate(self, prepared: Prepared, import_id: str | None = None) -> ValidationReport:
         data = prepared.graph
         # what the shapes need from the store, added for the validation only (no copy of the graph)
-        borrowed = [t for t in store_context(self.store, data) if t not in data]
-        data.addN((s, p, o, data) for s, p, o in borrowed)
-        try:
+        with borrowing(data, store_context(self.store, data)):
             report = validate_graph(data, prepared.origins)
-        finally:
-            for triple in borrowed:
-                data.remove(triple)
         report.violations.extend(self._conflicts(prepared, import_id or self.import_id_for(prepared)))
         return report
 
@@ -192,7 +187,7 @@ class Importer:
         self._add_provenance(final, prepared, import_id, graph_iri)
         log.info("import %s: valid; writing %d triples to <%s>", import_id, len(final), graph_iri)
         graphs = {str(graph_iri): final}
-        self.store.replace_graphs(graphs, then=maintenance(self.store, self.iris, graphs))
+        write_with_summary(self.store, self.iris, graphs)
         log.info("import %s: committed", import_id)
         return ImportOutcome(import_id, str(graph_iri), "imported", len(final))
 
@@ -243,7 +238,7 @@ class Importer:
             known = ", ".join(i.import_id for i in self.list_imports()) or "none"
             raise KeyError(f"no import {import_id!r} (imports: {known})")
         graphs: dict[str, Graph | None] = {graph_iri: None}
-        self.store.replace_graphs(graphs, then=maintenance(self.store, self.iris, graphs))
+        write_with_summary(self.store, self.iris, graphs)
 
     # -- the bundled data ------------------------------------------------------------------------------
     def init_bundled(self) -> list[ImportOutcome]:

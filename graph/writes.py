@@ -17,7 +17,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from graph.config import Settings
-from graph.derived import SUMMARY_GRAPH_PATH, add_derived, maintenance
+from graph.derived import SUMMARY_GRAPH_PATH, add_derived, write_with_summary
 from graph.guard import decode_codepoint_escapes
 from graph.importer import store_context
 from graph.namespaces import DataIRIs
@@ -81,7 +81,7 @@ class GraphWriter:
         for graph in graphs.values():
             if graph is not None:
                 add_derived(graph)
-        self.store.replace_graphs(graphs, then=maintenance(self.store, self.iris, graphs))
+        write_with_summary(self.store, self.iris, graphs)
         return WriteOutcome(sorted(graphs), {n: len(g) if g is not None else 0 for n, g in graphs.items()})
 
     # -- Graph Store Protocol ---------------------------------------------------------------------------

@@ -145,7 +145,7 @@ NumberOfBuffers = 20000
 MaxDirtyBuffers = 15000
 DirsAllowed = ., {d}
 DefaultIsolation = 4
-; one transaction may log up to 1 GB (the default, 50 MB, refuses one 100k-triple import)
+; one transaction may log up to 1 GB (the default aborted a write of ~1M triples, "SR325")
 TransactionAfterImageLimit = 1000000000
 
 [HTTPServer]

@@ -121,10 +121,48 @@ def test_summary_is_in_the_same_update_as_the_import(store: Store, settings: Set
     sent: list[str] = []
     original = store.replace_graphs
 
-    def spy(graphs, *, then: str = "") -> None:
+    def spy(graphs, *, then: str = "", if_generation: str | None = None) -> None:
         sent.append(then)
-        original(graphs, then=then)
+        original(graphs, then=then, if_generation=if_generation)
 
     store.replace_graphs = spy  # type: ignore[method-assign]
     Importer(store, settings).import_file(_wave(tmp_path / "w.csv", 1, ["Summary Test Cluster"]))
     assert len(sent) == 1 and str(CKG.choseOption) in sent[0]
+
+
+def test_a_write_racing_another_is_recomputed(store_path: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary's changes are computed from reads before the write; when another writer (here a
+    second handle, as another process would) commits in between, the write is refused unwritten
+    and recomputed, so the summary still equals its definition."""
+    from graph import derived
+    from graph.store import StoreChanged
+    from graph.store.embedded import EmbeddedStore
+    from tests.conftest import BASE
+
+    settings = Settings(base_iri=BASE, store_path=store_path)
+    store = EmbeddedStore(store_path)
+    stale = store.generation()
+    other = EmbeddedStore(store_path)
+    Importer(other, settings).import_file(_wave(tmp_path / "other.csv", 3, ["Summary Test Cluster"]))
+    with pytest.raises(StoreChanged):
+        store.replace_graphs({"https://example.org/g": Graph()}, then="", if_generation=stale)
+
+    real = derived.maintenance
+    calls: list[int] = []
+
+    def interrupted(*args, **kwargs) -> str:
+        calls.append(1)
+        text = real(*args, **kwargs)
+        if len(calls) == 1:  # the other writer commits after this computation, before the write
+            monkeypatch.setattr(derived, "maintenance", real)
+            Importer(other, settings).import_file(_wave(tmp_path / "racer.csv", 2, ["Summary Test Cluster"]))
+            monkeypatch.setattr(derived, "maintenance", interrupted)
+        return text
+
+    monkeypatch.setattr(derived, "maintenance", interrupted)
+    Importer(store, settings).import_file(_wave(tmp_path / "mine.csv", 1, ["Medicen", "Another Test Cluster"]))
+    assert len(calls) == 2
+    _check(store, settings)
+    other.close()
+    store.close()

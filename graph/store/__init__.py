@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from graph.config import Settings
-from graph.store.base import QueryAborted, QueryTimeout, Store, StoreBusy, StoreError, StoreUnavailable
+from graph.store.base import QueryAborted, QueryTimeout, Store, StoreBusy, StoreChanged, StoreError, StoreUnavailable
 
-__all__ = ["QueryAborted", "QueryTimeout", "Store", "StoreBusy", "StoreError", "StoreUnavailable", "open_store",
-           "with_query_limits", "with_result_cache"]
+__all__ = ["QueryAborted", "QueryTimeout", "Store", "StoreBusy", "StoreChanged", "StoreError", "StoreUnavailable",
+           "open_store", "with_query_limits", "with_result_cache"]
 
 
 def open_store(settings: Settings, *, read_only: bool = False) -> Store:

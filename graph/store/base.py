@@ -27,6 +27,10 @@ class QueryAborted(StoreError):
     """A query was stopped for another limit (memory) or because its worker died."""
 
 
+class StoreChanged(StoreError):
+    """Another writer changed the store since the caller read it; nothing was written."""
+
+
 class StoreBusy(StoreError):
     """Every query worker is busy; the client should retry later."""
 
@@ -59,9 +63,13 @@ class Store(ABC):
         """The triples of one named graph (empty if there is none)."""
 
     @abstractmethod
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "") -> None:
+    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
+                       if_generation: str | None = None) -> None:
         """Atomically replace each named graph by the given triples; ``None`` drops it. ``then``: a
-        SPARQL update run after them in the same update (the derived summary's maintenance)."""
+        SPARQL update run after them in the same update (the derived summary's maintenance).
+        ``if_generation``: write only if the store's generation is still that one, else raise
+        :class:`StoreChanged` with nothing written (``then`` was computed from what the store held
+        then); a store without generations (a remote engine) writes regardless."""
 
     @abstractmethod
     def dataset(self) -> Dataset:

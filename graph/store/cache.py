@@ -107,9 +107,10 @@ class CachedStore(Store):
     def get_graph(self, name: str) -> Graph:
         return self.inner.get_graph(name)
 
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "") -> None:
+    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
+                       if_generation: str | None = None) -> None:
         try:
-            self.inner.replace_graphs(graphs, then=then)
+            self.inner.replace_graphs(graphs, then=then, if_generation=if_generation)
         finally:
             with self._lock:
                 self._clear(None)

@@ -44,11 +44,12 @@ class StoreLock:
             yield _read(fd)
 
     @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """Hold the write lock; on leaving (even by an exception) readers are told to reopen."""
+    def exclusive(self) -> Iterator[str]:
+        """Hold the write lock; yields the generation found; on leaving (even by an exception)
+        readers are told to reopen."""
         with self._locked(fcntl.LOCK_EX) as fd:
             try:
-                yield
+                yield _read(fd)
             finally:
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, uuid.uuid4().hex.encode("ascii"), 0)

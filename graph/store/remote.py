@@ -260,7 +260,8 @@ class RemoteStore(Store):
             return graph
         return graph.skolemize(authority="urn:clusterkg:", basepath="/genid/")
 
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "") -> None:
+    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
+                       if_generation: str | None = None) -> None:
         for name in graphs:
             if not is_absolute_iri(name):
                 raise StoreError(f"invalid graph name {name!r}, nothing was written")

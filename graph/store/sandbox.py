@@ -38,7 +38,7 @@ from rdflib.term import Node
 
 from graph.results import QueryResult
 from graph.store.base import QueryAborted, QueryTimeout, Store, StoreBusy, StoreError
-from graph.store.embedded import EmbeddedStore
+from graph.store.embedded import EmbeddedStore, decode_result
 
 log = logging.getLogger("clusterkg.sandbox")
 
@@ -85,7 +85,7 @@ def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
         try:
             if store is None:
                 store = EmbeddedStore(Path(store_path), read_only=True, allowed_services=allowed_services)
-            reply: tuple[Any, ...] = ("ok", store.query(sparql, bindings, max_rows=max_rows))
+            reply: tuple[Any, ...] = ("ok", store.query_encoded(sparql, bindings, max_rows=max_rows))
         except StoreError as exc:
             reply = ("error", type(exc).__name__, str(exc))
         except MemoryError:
@@ -182,7 +182,7 @@ class QueryWorkers:
             else:
                 self._retire(worker)
         if reply[0] == "ok":
-            return reply[1]
+            return decode_result(reply[1])
         _, kind, message = reply
         if kind == "Exception":
             log.error("query worker error: %s on %.200r", message, sparql)
@@ -229,8 +229,9 @@ class SandboxedStore(Store):
     def get_graph(self, name: str) -> Graph:
         return self.inner.get_graph(name)
 
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "") -> None:
-        self.inner.replace_graphs(graphs, then=then)
+    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
+                       if_generation: str | None = None) -> None:
+        self.inner.replace_graphs(graphs, then=then, if_generation=if_generation)
 
     def dataset(self) -> Dataset:
         return self.inner.dataset()

@@ -27,6 +27,37 @@ def from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
     raise TypeError(f"unsupported term {term!r}")
 
 
+Encoded = tuple[str, ...]  # a term as plain strings: what crosses a process boundary cheaply
+
+
+def encode_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Encoded:
+    """A pyoxigraph term as a tuple of strings (pickled without rdflib; see :func:`decode_term`)."""
+    if isinstance(term, ox.NamedNode):
+        return ("u", term.value)
+    if isinstance(term, ox.BlankNode):
+        return ("b", term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return ("l", term.value, "@" + term.language)
+        return ("l", term.value, term.datatype.value)
+    raise TypeError(f"unsupported term {term!r}")
+
+
+def decode_term(encoded: Encoded) -> Node:
+    """The rdflib term :func:`from_ox` would give for the term ``encoded`` was made from."""
+    kind, value = encoded[0], encoded[1]
+    if kind == "u":
+        return URIRef(value)
+    if kind == "b":
+        return BNode(value)
+    extra = encoded[2]
+    if extra.startswith("@"):
+        return Literal(value, lang=extra[1:])
+    if extra == _XSD_STRING:
+        return Literal(value)
+    return Literal(value, datatype=URIRef(extra))
+
+
 def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """A pyoxigraph term for an rdflib term."""
     if isinstance(term, URIRef):
