@@ -101,3 +101,45 @@ class Store(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class StoreWrapper(Store):
+    """A store in front of another (``inner``) that changes some of what it does (how queries run,
+    what is kept) and passes the rest through. ``close()`` releases what the wrapper added; the
+    inner store belongs to whoever opened it."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.allowed_services = inner.allowed_services
+
+    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
+              max_rows: int | None = None) -> QueryResult:
+        return self.inner.query(sparql, bindings, max_rows=max_rows)
+
+    def identity(self) -> str | None:
+        return self.inner.identity()
+
+    def generation(self) -> str | None:
+        return self.inner.generation()
+
+    def named_graphs(self) -> list[str]:
+        return self.inner.named_graphs()
+
+    def get_graph(self, name: str) -> Graph:
+        return self.inner.get_graph(name)
+
+    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
+                       if_generation: str | None = None) -> None:
+        self.inner.replace_graphs(graphs, then=then, if_generation=if_generation)
+
+    def dataset(self) -> Dataset:
+        return self.inner.dataset()
+
+    def dump_nquads(self) -> bytes:
+        return self.inner.dump_nquads()
+
+    def recover(self) -> list[str]:
+        return self.inner.recover()
+
+    def close(self) -> None:
+        pass

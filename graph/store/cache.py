@@ -21,11 +21,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from rdflib import Dataset, Graph
+from rdflib import Graph
 from rdflib.term import Node
 
 from graph.results import AskResult, QueryResult, SelectResult
-from graph.store.base import Store
+from graph.store.base import Store, StoreWrapper
 
 cache_bypass: ContextVar[bool] = ContextVar("clusterkg_result_cache_bypass", default=False)
 
@@ -48,13 +48,12 @@ def _size(result: QueryResult) -> int | None:
     return None
 
 
-class CachedStore(Store):
+class CachedStore(StoreWrapper):
     """``inner`` with its query results kept until its generation changes."""
 
     def __init__(self, inner: Store, max_rows: int) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.max_rows = max_rows
-        self.allowed_services = inner.allowed_services
         self._entries: OrderedDict[tuple, tuple[QueryResult, int]] = OrderedDict()
         self._rows = 0
         self._generation: str | None = None
@@ -95,18 +94,6 @@ class CachedStore(Store):
         self._rows = 0
         self._generation = generation
 
-    def identity(self) -> str | None:
-        return self.inner.identity()
-
-    def generation(self) -> str | None:
-        return self.inner.generation()
-
-    def named_graphs(self) -> list[str]:
-        return self.inner.named_graphs()
-
-    def get_graph(self, name: str) -> Graph:
-        return self.inner.get_graph(name)
-
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
                        if_generation: str | None = None) -> None:
         try:
@@ -114,15 +101,6 @@ class CachedStore(Store):
         finally:
             with self._lock:
                 self._clear(None)
-
-    def dataset(self) -> Dataset:
-        return self.inner.dataset()
-
-    def dump_nquads(self) -> bytes:
-        return self.inner.dump_nquads()
-
-    def recover(self) -> list[str]:
-        return self.inner.recover()
 
     def close(self) -> None:
         """Empty the cache; the inner store belongs to whoever opened it."""

@@ -33,11 +33,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from rdflib import Dataset, Graph
 from rdflib.term import Node
 
 from graph.results import QueryResult
-from graph.store.base import QueryAborted, QueryTimeout, Store, StoreBusy, StoreError
+from graph.store.base import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreWrapper
 from graph.store.embedded import EmbeddedStore, decode_result
 
 log = logging.getLogger("clusterkg.sandbox")
@@ -203,44 +202,18 @@ class QueryWorkers:
             return [w.process.pid for w in self._all if w.process.pid is not None]
 
 
-class SandboxedStore(Store):
+class SandboxedStore(StoreWrapper):
     """An embedded store whose queries run in :class:`QueryWorkers`; the rest runs in-process
     (listing graphs, reading one graph, writes: bounded work done by the service itself)."""
 
     def __init__(self, inner: EmbeddedStore, limits: Limits) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.limits = limits
         self.workers = QueryWorkers(inner.path, inner.allowed_services, limits)
-        self.allowed_services = inner.allowed_services
 
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
               max_rows: int | None = None) -> QueryResult:
         return self.workers.run(sparql, bindings, max_rows)
-
-    def identity(self) -> str | None:
-        return self.inner.identity()
-
-    def generation(self) -> str | None:
-        return self.inner.generation()
-
-    def named_graphs(self) -> list[str]:
-        return self.inner.named_graphs()
-
-    def get_graph(self, name: str) -> Graph:
-        return self.inner.get_graph(name)
-
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None) -> None:
-        self.inner.replace_graphs(graphs, then=then, if_generation=if_generation)
-
-    def dataset(self) -> Dataset:
-        return self.inner.dataset()
-
-    def dump_nquads(self) -> bytes:
-        return self.inner.dump_nquads()
-
-    def recover(self) -> list[str]:
-        return self.inner.recover()
 
     def close(self) -> None:
         """Stop the workers; the inner store belongs to whoever opened it."""
