@@ -9,10 +9,12 @@ For each size: a fresh embedded store with the bundled data, the synthetic waves
 the real import path (mapping, SHACL, one transaction each); then, for every saved query that runs
 with its defaults, the median and p95 of repeated runs after warm-up through clusterkg
 (`SavedQuery.run`) and of the same bound SPARQL on pyoxigraph directly (the ratio is clusterkg's
-overhead); `/api/queries/NAME`, `/sparql` and pages over HTTP from `clusterkg serve`, its cold
-start and resident memory; and the same saved queries on the engine servers given with
-``--engines`` (loaded with the same quads). Writes benchmarks/REPORT.md and REPORT.json (or
-``--output``). Timings are reported, never asserted.
+overhead); `/api/queries/NAME`, `/sparql` and pages over HTTP from `clusterkg serve` (sent with
+`Cache-Control: no-cache`, so the service's result cache does not answer), its cold start,
+resident memory and light-query throughput (uncached and as served); and the same saved queries on
+the engine servers given with ``--engines`` (loaded with the same quads). A query is stopped at
+``--cap`` seconds. Writes benchmarks/REPORT.md, REPORT.json and scaling.svg (or ``--output``)
+after each size. Timings are reported, never asserted.
 """
 
 from __future__ import annotations
