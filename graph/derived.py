@@ -7,17 +7,19 @@ Two kinds, both a function of the survey data and the vocabularies, never new fa
   recorded theme and everything broader) and ``response ckg:chose option``.
 - **In the cluster summary graph** ``<base>graph/derived/clusters``, one graph for the whole store:
   ``cluster ckg:choseOption option``, ``cluster ckg:matchesConcept concept`` and
-  ``cluster ckg:optionCount n`` (distinct options other than "Other"), and one ``ckg:OptionPair``
-  per two options some cluster chose both of, with ``ckg:clusterCount`` (how many did). A cluster
+  ``cluster ckg:optionCount n`` (distinct options other than "Other"), one ``ckg:OptionPair``
+  per two options some cluster chose both of, with ``ckg:clusterCount`` (how many did), and
+  ``option ckg:chosenByClusters n`` (how many clusters chose the option). A cluster
   answering in ten survey waves has its edges once here, so the cluster-level queries (themes,
   shared challenges, similarity, co-occurrence) read a few edges per cluster instead of joining
   every answer of every wave. It changes in the same SPARQL update as the import graphs
   (``Store.replace_graphs(then=)``): a new import adds its clusters' edges (computed here, from the
   import alone); replacing or dropping one recomputes the edges of the clusters it named from what
-  the store still holds. Counts and option pairs are computed here, in Python, from every
-  cluster's options after the write (the summary's edges before it, read under the write lock,
-  plus the change) and rewritten where they changed: a SPARQL count enumerates every cluster's
-  pairs (half a million rows at 1,000 clusters), a set intersection per pair of options does not.
+  the store still holds. Counts, pairs and tallies are computed here, in Python, from every
+  cluster's options after the write (the summary's edges read just before the write, which is
+  refused if another writer got in between, plus the change) and rewritten where they changed: a
+  SPARQL count enumerates every cluster's pairs (half a million rows at 1,000 clusters), a set
+  intersection per pair of options does not.
   ``clusterkg init`` rebuilds the graph whole when it is missing or its ``ckg:derivationVersion``
   is not ``DERIVATION_VERSION``.
 """
@@ -42,7 +44,7 @@ SUMMARY_GRAPH_PATH = ("derived", "clusters")
 _CHUNK = 400  # clusters per VALUES block of a refresh
 _ATTEMPTS = 5  # computations of the maintenance when other writers keep getting in first
 _INSERT_TRIPLES = 200  # triples per INSERT DATA operation
-DERIVATION_VERSION = "2"  # 2: option pairs; bump when the rules change, so that `init` rebuilds
+DERIVATION_VERSION = "3"  # 2: option pairs; 3: option tallies; bump when the rules change, so that `init` rebuilds
 Options = dict[URIRef, set[URIRef]]  # cluster -> the options it chose
 Triple = tuple[Node, Node, Node]
 
@@ -149,8 +151,8 @@ def rebuild_update(store: Store, iris: DataIRIs) -> str:
             f"SELECT ?c (COUNT(DISTINCT ?o) AS ?n) WHERE {{ GRAPH <{summary}> {{ ?c <{CKG.choseOption}> ?o }} "
             f"FILTER NOT EXISTS {{ GRAPH ?v {{ ?o a {other} }} }} }} GROUP BY ?c }} ;\n"
             f"INSERT DATA {{ GRAPH <{summary}> {{ {version} }} }} ;\n"
-            + " ;\n".join(_data_ops("INSERT DATA", summary, pair_triples(iris, pair_counts(
-                import_options(store, None, skip=[summary]), other_options(store))))))
+            + " ;\n".join(_data_ops("INSERT DATA", summary, option_triples(
+                iris, import_options(store, None, skip=[summary]), other_options(store)))))
 
 
 def is_current(store: Store, iris: DataIRIs) -> bool:
@@ -224,12 +226,17 @@ def other_options(store: Store) -> frozenset[URIRef]:
     return frozenset(o for o in result.values("o") if isinstance(o, URIRef))
 
 
-def pair_counts(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef]) -> dict[tuple[URIRef, URIRef], int]:
-    """For every two options (``str`` order, ``other`` left out), how many clusters chose both."""
+def _clusters_by_option(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef]) -> dict[URIRef, set[URIRef]]:
     by_option: dict[URIRef, set[URIRef]] = defaultdict(set)
     for cluster, chosen in options.items():
         for option in chosen - other:
             by_option[option].add(cluster)
+    return by_option
+
+
+def pair_counts(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef]) -> dict[tuple[URIRef, URIRef], int]:
+    """For every two options (``str`` order, ``other`` left out), how many clusters chose both."""
+    by_option = _clusters_by_option(options, other)
     ordered = sorted(by_option, key=str)
     counts = {}
     for i, a in enumerate(ordered):
@@ -251,6 +258,17 @@ def pair_triples(iris: DataIRIs, counts: Mapping[tuple[URIRef, URIRef], int]) ->
         out |= {(node, RDF.type, CKG.OptionPair), (node, CKG.pairedOption, a), (node, CKG.pairedOption, b),
                 (node, CKG.clusterCount, Literal(n))}
     return out
+
+
+def tally_triples(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef]) -> set[Triple]:
+    """``option ckg:chosenByClusters n`` for every option (``other`` left out) some cluster chose."""
+    return {(option, CKG.chosenByClusters, Literal(len(clusters)))
+            for option, clusters in _clusters_by_option(options, other).items()}
+
+
+def option_triples(iris: DataIRIs, options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef]) -> set[Triple]:
+    """The summary's counts over all clusters: option pairs and option tallies."""
+    return pair_triples(iris, pair_counts(options, other)) | tally_triples(options, other)
 
 
 def count_triples(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef],
@@ -313,8 +331,9 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
             options[cluster].add(option)  # type: ignore[index]
     counted = {c for c, _, _ in new_edges if isinstance(c, URIRef)} - affected
     old = _stored(store, summary, f"?s ?p ?o . ?s a <{CKG.OptionPair}>")
+    old |= _stored(store, summary, f"?s ?p ?o FILTER (?p = <{CKG.chosenByClusters}>)")
     old |= {t for t in _stored(store, summary, f"?s ?p ?o FILTER (?p = <{CKG.optionCount}>)") if t[0] in counted}
-    new = pair_triples(iris, pair_counts(options, other)) | count_triples(options, other, counted)
+    new = option_triples(iris, options, other) | count_triples(options, other, counted)
     parts += _data_ops("DELETE DATA", summary, old - new)
     parts += _data_ops("INSERT DATA", summary, (new - old) | new_edges)
     return " ;\n".join(p for p in parts if p)

@@ -25,7 +25,10 @@ def decode_codepoint_escapes(text: str) -> str:
 
 
 def check_services(sparql: str, allowed: frozenset[str] | set[str] = frozenset()) -> None:
-    tokens = [t for t in tokenize(decode_codepoint_escapes(sparql)) if t.kind not in ("space", "comment")]
+    text = decode_codepoint_escapes(sparql)
+    if "service" not in text.lower():  # the keyword is ASCII: absent from the text, absent from the query
+        return
+    tokens = [t for t in tokenize(text) if t.kind not in ("space", "comment")]
     for i, token in enumerate(tokens):
         if token.kind != "word" or token.text.upper() != "SERVICE":
             continue

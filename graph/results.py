@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -20,13 +20,26 @@ from rdflib.term import Node
 Row = dict[str, Node]
 
 
-@dataclass
 class SelectResult:
-    """The solutions of a SELECT query: variable names and rows (unbound variables absent)."""
+    """The solutions of a SELECT query: variable names and rows (unbound variables absent).
 
-    variables: list[str]
-    rows: list[Row] = field(default_factory=list)
-    truncated: bool = False
+    A plain class rather than a dataclass so that a store can hand over rows it builds only when
+    asked (:class:`graph.store.embedded.EncodedSelectResult`): the API serialises most answers
+    straight to JSON and never needs rdflib terms.
+    """
+
+    def __init__(self, variables: list[str], rows: list[Row] | None = None, truncated: bool = False) -> None:
+        self.variables = variables
+        self._rows = rows if rows is not None else []
+        self.truncated = truncated
+
+    @property
+    def rows(self) -> list[Row]:
+        return self._rows
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def values(self, var: str) -> list[Node]:
         return [row[var] for row in self.rows if var in row]
@@ -34,6 +47,20 @@ class SelectResult:
     def as_python(self) -> list[dict[str, object]]:
         """Rows with plain Python values (IRIs as str, literals as their Python value)."""
         return [{k: _pythonise(v) for k, v in row.items()} for row in self.rows]
+
+    def json_bindings(self) -> list[dict[str, dict[str, str]]]:
+        """The rows in SPARQL 1.1 Query Results JSON form."""
+        return [{k: term_to_json(v) for k, v in row.items()} for row in self.rows]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SelectResult):
+            return NotImplemented
+        return (self.variables, self.rows, self.truncated) == (other.variables, other.rows, other.truncated)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return f"SelectResult(variables={self.variables!r}, rows={self.rows!r}, truncated={self.truncated!r})"
 
 
 @dataclass
@@ -78,7 +105,7 @@ def to_sparql_json(result: SelectResult | AskResult) -> str:
         return json.dumps({"head": {}, "boolean": result.value})
     body = {
         "head": {"vars": result.variables},
-        "results": {"bindings": [{k: term_to_json(v) for k, v in row.items()} for row in result.rows]},
+        "results": {"bindings": result.json_bindings()},
     }
     if result.truncated:
         body["head"]["link"] = ["urn:clusterkg:truncated"]

@@ -49,20 +49,36 @@ SELECT ?a ?b (COUNT(DISTINCT ?c) AS ?n) WHERE {{
   FILTER NOT EXISTS {{ GRAPH ?w {{ ?b a <{CKG.OtherOption}> }} }}
 }} GROUP BY ?a ?b"""
 
+# the option tallies: every option ("Other" left out) and how many clusters chose it
+EXPECTED_TALLIES = f"""
+SELECT ?a (COUNT(DISTINCT ?c) AS ?n) WHERE {{
+  GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?x . ?x <{CKG.option}> ?a }}
+  FILTER NOT EXISTS {{ GRAPH ?v {{ ?a a <{CKG.OtherOption}> }} }}
+}} GROUP BY ?a"""
+
+
+def _counts(store: Store, query: str) -> set[tuple]:
+    result = store.query(query)
+    assert isinstance(result, SelectResult)
+    return {(*(str(r[v]) for v in result.variables[:-1]), int(r["n"])) for r in result.rows}  # type: ignore[arg-type]
+
 
 def _check(store: Store, settings: Settings) -> set[tuple[str, str, str]]:
-    """The summary's cluster edges (returned) and option pairs equal their definitions."""
+    """The summary's cluster edges (returned), option pairs and option tallies equal their definitions."""
     summary = summary_graph(DataIRIs(settings.base_iri))
     held = _rows(store, f"SELECT ?c ?p ?o WHERE {{ GRAPH <{summary}> {{ ?c ?p ?o "
-                        f"FILTER NOT EXISTS {{ ?c a <{CKG.OptionPair}> }} FILTER (?c != <{summary}>) }} }}")
+                        f"FILTER NOT EXISTS {{ ?c a <{CKG.OptionPair}> }} FILTER (?c != <{summary}>) "
+                        f"FILTER (?p != <{CKG.chosenByClusters}>) }} }}")
     assert held == _rows(store, EXPECTED)
-    pairs = store.query(f"SELECT ?a ?b ?n WHERE {{ GRAPH <{summary}> {{ ?p a <{CKG.OptionPair}> ; "
-                        f"<{CKG.pairedOption}> ?a, ?b ; <{CKG.clusterCount}> ?n FILTER (STR(?a) < STR(?b)) }} }}")
-    expected = store.query(EXPECTED_PAIRS)
-    assert isinstance(pairs, SelectResult) and isinstance(expected, SelectResult)
-    as_set = {(str(r["a"]), str(r["b"]), int(r["n"])) for r in pairs.rows}  # type: ignore[arg-type]
-    assert as_set == {(str(r["a"]), str(r["b"]), int(r["n"])) for r in expected.rows}  # type: ignore[arg-type]
+    pairs_query = (f"SELECT ?a ?b ?n WHERE {{ GRAPH <{summary}> {{ ?p a <{CKG.OptionPair}> ; "
+                   f"<{CKG.pairedOption}> ?a, ?b ; <{CKG.clusterCount}> ?n FILTER (STR(?a) < STR(?b)) }} }}")
+    pairs = store.query(pairs_query)
+    assert isinstance(pairs, SelectResult)
+    as_set = _counts(store, pairs_query)
+    assert as_set == _counts(store, EXPECTED_PAIRS)
     assert len(as_set) == len(pairs.rows) and as_set  # one node per pair; D2.3 alone has pairs
+    tallies = _counts(store, f"SELECT ?a ?n WHERE {{ GRAPH <{summary}> {{ ?a <{CKG.chosenByClusters}> ?n }} }}")
+    assert tallies == _counts(store, EXPECTED_TALLIES) and tallies
     version = store.query(f"SELECT ?v WHERE {{ GRAPH <{summary}> {{ <{summary}> <{CKG.derivationVersion}> ?v }} }}")
     assert isinstance(version, SelectResult) and version.values("v") == [Literal(DERIVATION_VERSION)]
     return held

@@ -123,3 +123,34 @@ def test_a_failed_write_releases_the_store(tmp_path: Path) -> None:
     store.replace_graphs({G1: _graph("a")})
     assert store.named_graphs() == [G1]
     store.close()
+
+
+def test_worker_encoded_answers_equal_the_in_process_ones(tmp_path: Path) -> None:
+    """What the query workers send (graph.store.sandbox) is decoded to the same rows, and its JSON
+    made without rdflib terms is the JSON of those rows, for every kind of term."""
+    from rdflib import BNode
+    from rdflib.namespace import XSD
+
+    from graph.results import to_sparql_json
+    from graph.store.embedded import decode_result
+
+    store = EmbeddedStore(tmp_path / "s")
+    g = Graph()
+    objects = [URIRef("https://example.org/o"), BNode("b1"), Literal("plain"), Literal("Kraków", lang="pl"),
+               Literal("x", lang="EN-gb"), Literal("007", datatype=XSD.integer), Literal("1.50", datatype=XSD.decimal),
+               Literal("2024-02-29", datatype=XSD.date), Literal("1.5E0", datatype=XSD.double),
+               Literal("true", datatype=XSD.boolean), Literal("odd", datatype=URIRef("https://example.org/dt"))]
+    for i, o in enumerate(objects):
+        g.add((S, URIRef(f"https://example.org/p{i:02d}"), o))
+    store.replace_graphs({G1: g})
+    text = "SELECT ?p ?o ?missing WHERE { ?s ?p ?o OPTIONAL { ?o ?q ?missing } } ORDER BY ?p"
+    direct = store.query(text)
+    encoded = decode_result(store.query_encoded(text))
+    assert isinstance(direct, SelectResult) and len(direct.rows) == len(objects)
+    assert to_sparql_json(encoded) == to_sparql_json(direct)  # serialised before the rows are built
+    assert encoded.row_count == len(objects)
+    assert encoded == direct and encoded.rows == direct.rows
+    assert to_sparql_json(encoded) == to_sparql_json(direct)  # and after
+    truncated = decode_result(store.query_encoded(text, max_rows=3))
+    assert truncated.truncated and truncated.row_count == 3 and truncated.rows == direct.rows[:3]
+    store.close()

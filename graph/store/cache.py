@@ -42,7 +42,7 @@ def bypassing() -> Iterator[None]:
 
 def _size(result: QueryResult) -> int | None:
     if isinstance(result, SelectResult):
-        return max(1, len(result.rows))
+        return max(1, result.row_count)
     if isinstance(result, AskResult):
         return 1
     return None

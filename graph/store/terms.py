@@ -7,6 +7,8 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
+from graph.results import term_to_json
+
 _XSD_STRING = str(XSD.string)
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
@@ -56,6 +58,23 @@ def decode_term(encoded: Encoded) -> Node:
     if extra == _XSD_STRING:
         return Literal(value)
     return Literal(value, datatype=URIRef(extra))
+
+
+def encoded_json(encoded: Encoded) -> dict[str, str]:
+    """The SPARQL results JSON of the term ``encoded`` stands for: what
+    ``term_to_json(decode_term(encoded))`` gives, without building the rdflib term. A typed literal
+    other than xsd:string goes through rdflib, whose lexical normalisation the output keeps."""
+    kind, value = encoded[0], encoded[1]
+    if kind == "u":
+        return {"type": "uri", "value": value}
+    if kind == "b":
+        return {"type": "bnode", "value": value}
+    extra = encoded[2]
+    if extra == _XSD_STRING:
+        return {"type": "literal", "value": value}
+    if extra.startswith("@"):
+        return {"type": "literal", "value": value, "xml:lang": extra[1:]}
+    return term_to_json(decode_term(encoded))
 
 
 def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
