@@ -236,9 +236,7 @@ def _emit(result: Any, fmt: str) -> None:
             raise CLIError(f"a graph result cannot be written as {fmt}; use turtle, nt or jsonld")
         from graph.namespaces import PREFIXES
 
-        for prefix, ns in PREFIXES.items():
-            result.graph.bind(prefix, ns)
-        click.echo(result.graph.serialize(format=GRAPH_FORMATS[fmt]), nl=False)
+        click.echo(result.serialize(GRAPH_FORMATS[fmt], PREFIXES), nl=False)
         return
     if isinstance(result, AskResult):
         if fmt in ("json",):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
@@ -68,10 +69,30 @@ class AskResult:
     value: bool
 
 
-@dataclass
 class GraphResult:
-    graph: Graph
-    truncated: bool = False
+    """The triples of a CONSTRUCT or DESCRIBE query, as an rdflib graph (built on first use by
+    :class:`graph.store.embedded.EncodedGraphResult`)."""
+
+    def __init__(self, graph: Graph, truncated: bool = False) -> None:
+        self._graph = graph
+        self.truncated = truncated
+
+    @property
+    def graph(self) -> Graph:
+        return self._graph
+
+    def serialize(self, rdf_format: str, prefixes: Mapping[str, str]) -> str:
+        """The graph in rdflib format ``rdf_format`` (turtle, nt, json-ld, xml), with ``prefixes``."""
+        for prefix, namespace in prefixes.items():
+            self.graph.bind(prefix, namespace)
+        return self.graph.serialize(format=rdf_format)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GraphResult):
+            return NotImplemented
+        return set(self.graph) == set(other.graph) and self.truncated == other.truncated
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 QueryResult = SelectResult | AskResult | GraphResult

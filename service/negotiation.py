@@ -56,11 +56,9 @@ def render_result(result: QueryResult, request: Request) -> Response:
     """A query result in the negotiated format (SPARQL results for SELECT/ASK, RDF for graphs)."""
     if isinstance(result, GraphResult):
         mimetype = choose(request, GRAPH_TYPES, TURTLE)
-        for prefix, ns in PREFIXES.items():
-            result.graph.bind(prefix, ns)
         rdf_format = {TURTLE: "turtle", NTRIPLES: "nt", JSONLD: "json-ld", RDFXML: "xml",
                       "application/json": "json-ld"}[mimetype]
-        body = result.graph.serialize(format=rdf_format)
+        body = result.serialize(rdf_format, PREFIXES)
         response = Response(body, mimetype=mimetype, content_type=f"{mimetype}; charset=utf-8")
         if result.truncated:
             response.headers["X-Clusterkg-Truncated"] = "true"

@@ -154,3 +154,36 @@ def test_worker_encoded_answers_equal_the_in_process_ones(tmp_path: Path) -> Non
     truncated = decode_result(store.query_encoded(text, max_rows=3))
     assert truncated.truncated and truncated.row_count == 3 and truncated.rows == direct.rows[:3]
     store.close()
+
+
+def test_worker_encoded_graphs_serialise_to_the_same_triples(tmp_path: Path) -> None:
+    """A CONSTRUCT answer a query worker sends: Turtle and N-Triples written from the encoded terms
+    parse back to the graph the in-process query gives; JSON-LD goes through rdflib; truncation holds."""
+    from rdflib import BNode
+    from rdflib.compare import isomorphic
+    from rdflib.namespace import XSD
+
+    from graph.namespaces import PREFIXES
+    from graph.store.embedded import decode_result
+
+    store = EmbeddedStore(tmp_path / "s")
+    g = Graph()
+    objects = [URIRef("https://w3id.org/clusterkg/vocab/theme/funding"), BNode("x"), Literal("a \"q\" \\ \n"),
+               Literal("Kraków", lang="pl"), Literal("7", datatype=XSD.integer)]
+    for i, o in enumerate(objects):
+        g.add((S, URIRef(f"https://w3id.org/clusterkg/ontology#p{i}"), o))
+        g.add((URIRef(f"https://example.org/s{i}"), P, o))
+    store.replace_graphs({G1: g})
+    text = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+    direct = store.query(text)
+    assert isinstance(direct, GraphResult)
+    for fmt in ("turtle", "nt", "json-ld", "xml"):
+        encoded = decode_result(store.query_encoded(text))
+        assert isinstance(encoded, GraphResult)
+        body = encoded.serialize(fmt, PREFIXES)
+        assert isomorphic(Graph().parse(data=body, format=fmt), direct.graph), fmt
+    assert "ckg:p0" in decode_result(store.query_encoded(text)).serialize("turtle", PREFIXES)  # type: ignore[union-attr]
+    assert isomorphic(decode_result(store.query_encoded(text)).graph, direct.graph)  # type: ignore[union-attr]
+    truncated = decode_result(store.query_encoded(text, max_rows=4))
+    assert isinstance(truncated, GraphResult) and truncated.truncated and len(truncated.graph) == 4
+    store.close()

@@ -77,6 +77,19 @@ def encoded_json(encoded: Encoded) -> dict[str, str]:
     return term_to_json(decode_term(encoded))
 
 
+def decode_ox(encoded: Encoded) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """The pyoxigraph term ``encoded`` was made from."""
+    kind, value = encoded[0], encoded[1]
+    if kind == "u":
+        return ox.NamedNode(value)
+    if kind == "b":
+        return ox.BlankNode(value)
+    extra = encoded[2]
+    if extra.startswith("@"):
+        return ox.Literal(value, language=extra[1:])
+    return ox.Literal(value, datatype=ox.NamedNode(extra))
+
+
 def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """A pyoxigraph term for an rdflib term."""
     if isinstance(term, URIRef):
