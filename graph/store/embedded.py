@@ -276,14 +276,16 @@ class EncodedSelectResult(SelectResult):
         return _convert_rows(self.variables, encoded, encoded_json)
 
 
-_OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES}  # rdflib's names
+_OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES,  # by rdflib's names
+               "json-ld": ox.RdfFormat.JSON_LD, "xml": ox.RdfFormat.RDF_XML}
 
 
 class EncodedGraphResult(GraphResult):
     """A CONSTRUCT/DESCRIBE answer as a query worker sent it (a set of encoded triples): the rdflib
-    graph is built on first use; Turtle and N-Triples are written by pyoxigraph's serialisers
-    straight from the encoded terms (rdflib's Turtle writer took ~25 ms for a 2,000-triple
-    cluster subgraph)."""
+    graph is built on first use; pyoxigraph's serialisers write the RDF straight from the encoded
+    terms (rdflib's Turtle writer took ~25 ms for a 2,000-triple cluster subgraph, its JSON-LD
+    writer more). Its JSON-LD is the expanded form, one node object per subject, ``rdf:type`` as a
+    property (what JSON-LD's fromRdf gives without useRdfType)."""
 
     def __init__(self, triples: set[tuple[Encoded, Encoded, Encoded]], truncated: bool) -> None:
         super().__init__(Graph(), truncated)
@@ -306,7 +308,7 @@ class EncodedGraphResult(GraphResult):
         if encoded is None or ox_format is None:
             return super().serialize(rdf_format, prefixes)
         triples = [ox.Triple(*t) for t in _convert_triples(sorted(encoded), decode_ox)]  # by subject: grouped
-        used = dict(prefixes) if ox_format == ox.RdfFormat.TURTLE else None
+        used = dict(prefixes) if ox_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) else None
         return ox.serialize(triples, format=ox_format, prefixes=used).decode("utf-8")
 
 
