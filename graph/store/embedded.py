@@ -30,6 +30,7 @@ from graph.store.terms import Encoded, decode_ox, decode_term, encode_ox, encode
 
 T = TypeVar("T")
 V = TypeVar("V")
+K = TypeVar("K")
 
 
 def _one_line(message: str, limit: int = 240) -> str:
@@ -312,34 +313,31 @@ class EncodedGraphResult(GraphResult):
         return ox.serialize(triples, format=ox_format, prefixes=used).decode("utf-8")
 
 
-def _convert_triples(triples: Iterable[tuple[Encoded, Encoded, Encoded]],
-                     convert: Callable[[Encoded], V]) -> list[tuple[V, V, V]]:
-    memo: dict[Encoded, V] = {}
+def _memoised(convert: Callable[[K], V]) -> Callable[[K], V]:
+    """``convert`` with each distinct term converted once (answers repeat the same terms)."""
+    memo: dict[K, V] = {}
 
-    def term(enc: Encoded) -> V:
-        value = memo.get(enc)
+    def term(key: K) -> V:
+        value = memo.get(key)
         if value is None:
-            value = memo[enc] = convert(enc)
+            value = memo[key] = convert(key)
         return value
 
+    return term
+
+
+def _convert_triples(triples: Iterable[tuple[Encoded, Encoded, Encoded]],
+                     convert: Callable[[Encoded], V]) -> list[tuple[V, V, V]]:
+    term = _memoised(convert)
     return [(term(s), term(p), term(o)) for s, p, o in triples]
 
 
 def _convert_rows(variables: list[str], encoded_rows: list[tuple[Encoded | None, ...]],
                   convert: Callable[[Encoded], V]) -> list[dict[str, V]]:
-    """Rows of ``convert``ed terms, each distinct term converted once (answers repeat terms)."""
-    memo: dict[Encoded, V] = {}
-    rows = []
-    for encoded in encoded_rows:
-        row = {}
-        for var, enc in zip(variables, encoded, strict=True):
-            if enc is not None:
-                value = memo.get(enc)
-                if value is None:
-                    value = memo[enc] = convert(enc)
-                row[var] = value
-        rows.append(row)
-    return rows
+    """Rows of ``convert``ed terms (unbound variables left out)."""
+    term = _memoised(convert)
+    return [{var: term(enc) for var, enc in zip(variables, encoded, strict=True) if enc is not None}
+            for encoded in encoded_rows]
 
 
 def _materialise(result: object, max_rows: int | None) -> QueryResult:
@@ -348,20 +346,12 @@ def _materialise(result: object, max_rows: int | None) -> QueryResult:
         return AskResult(bool(result))
     if isinstance(result, ox.QuerySolutions):
         variables = [v.value for v in result.variables]
-        rows = []
-        memo: dict[object, Node] = {}  # each distinct term converted once (answers repeat terms)
+        rows: list[Row] = []
+        node = _memoised(from_ox)
         for solution in result:
             if max_rows is not None and len(rows) >= max_rows:
                 return SelectResult(variables, rows, truncated=True)  # stop reading: it is lazy
-            row = {}
-            for var in variables:
-                term = solution[var]
-                if term is not None:
-                    node = memo.get(term)
-                    if node is None:
-                        node = memo[term] = from_ox(term)
-                    row[var] = node
-            rows.append(row)
+            rows.append({var: node(term) for var in variables if (term := solution[var]) is not None})
         return SelectResult(variables, rows)
     graph = Graph()
     for triple in result:
