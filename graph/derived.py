@@ -290,8 +290,9 @@ def _stored(store: Store, summary: str, pattern: str) -> set[Triple]:
 
 def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]) -> str:
     """The SPARQL update that keeps the summary graph right when ``graphs`` are written (run in
-    the same update as the write: ``store.replace_graphs(graphs, then=...)``; the caller holds the
-    store's write lock, so what is read here is what the update will change).
+    the same update as the write: ``store.replace_graphs(graphs, then=...)``). It is computed from
+    reads made before the write; :func:`write_with_summary` passes the generation those reads saw,
+    so a write that another writer overtook is refused and the maintenance computed again.
 
     A new import's changes are written as data (``INSERT DATA`` / ``DELETE DATA`` of the edges,
     counts and pairs that change, computed here): an operation with a WHERE clause inside the
