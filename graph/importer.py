@@ -73,6 +73,9 @@ class ImportInfo:
     triples: int
 
 
+_CONTEXT_PROPERTIES = (RDF.type, DCTERMS.title, SKOS.prefLabel)
+
+
 def store_context(store: Store, graph: Graph) -> Graph:
     """What the shapes need from the store: the types, titles and names of resources ``graph``
     refers to but does not describe (an existing survey, cluster or document)."""
@@ -84,10 +87,9 @@ def store_context(store: Store, graph: Graph) -> Graph:
     if not wanted:
         return context
     values = " ".join(f"<{iri}>" for iri in wanted)  # minted or parsed IRIs, never user text
-    result = store.query(
-        "SELECT ?s ?p ?o WHERE { VALUES ?s { " + values + " } "
-        "VALUES ?p { <" + str(RDF.type) + "> <" + str(DCTERMS.title) + "> <" + str(SKOS.prefLabel) + "> } "
-        "?s ?p ?o }")
+    # one branch per property: with ``VALUES ?p`` instead, Oxigraph scanned every quad (4 s at 1M)
+    branches = " UNION ".join(f"{{ ?s <{p}> ?o BIND(<{p}> AS ?p) }}" for p in _CONTEXT_PROPERTIES)
+    result = store.query("SELECT ?s ?p ?o WHERE { VALUES ?s { " + values + " } " + branches + " }")
     assert isinstance(result, SelectResult)
     for row in result.rows:
         context.add((row["s"], row["p"], row["o"]))
