@@ -8,11 +8,29 @@ import unicodedata
 from rdflib import Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SKOS, XSD
 
-CKG = Namespace("https://w3id.org/clusterkg/ontology#")
-VOCAB = Namespace("https://w3id.org/clusterkg/vocab/")
-QUESTION = Namespace("https://w3id.org/clusterkg/vocab/question/")
-THEME = Namespace("https://w3id.org/clusterkg/vocab/theme/")
-SH = Namespace("http://www.w3.org/ns/shacl#")
+
+class CachedNamespace(Namespace):
+    """A namespace that makes each of its terms once: rdflib's builds and validates a new URIRef at
+    every ``CKG.option`` or ``VOCAB[...]``, which the mapping and the derivations do per triple."""
+
+    def term(self, name: str) -> URIRef:
+        terms: dict[str, URIRef] = self.__dict__.setdefault("_terms", {})
+        found = terms.get(name)
+        if found is None:
+            found = terms[name] = super().term(name)
+        return found
+
+    def __getattr__(self, name: str) -> URIRef:
+        found = super().__getattr__(name)
+        self.__dict__[name] = found  # found as an attribute from now on, without __getattr__
+        return found
+
+
+CKG = CachedNamespace("https://w3id.org/clusterkg/ontology#")
+VOCAB = CachedNamespace("https://w3id.org/clusterkg/vocab/")
+QUESTION = CachedNamespace("https://w3id.org/clusterkg/vocab/question/")
+THEME = CachedNamespace("https://w3id.org/clusterkg/vocab/theme/")
+SH = CachedNamespace("http://www.w3.org/ns/shacl#")
 
 PREFIXES: dict[str, str] = {
     "ckg": str(CKG),
