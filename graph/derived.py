@@ -41,7 +41,7 @@ from graph.store.cache import bypassing
 from graph.vocab import terminology
 
 SUMMARY_GRAPH_PATH = ("derived", "clusters")
-_CHUNK = 400  # clusters per VALUES block of a refresh
+_CHUNK = 400  # clusters per VALUES block of a read
 _ATTEMPTS = 5  # computations of the maintenance when other writers keep getting in first
 _INSERT_TRIPLES = 200  # triples per INSERT DATA operation
 DERIVATION_VERSION = "3"  # 2: option pairs; 3: option tallies; bump when the rules change, so that `init` rebuilds
@@ -117,30 +117,6 @@ def _values(clusters: Iterable[URIRef]) -> str:
     return " ".join(f"<{c}>" for c in sorted(clusters))  # IRIs from the store or the mapping
 
 
-def _recount(summary: str, values: str) -> str:
-    other = f"<{CKG.OtherOption}>"
-    return (
-        f"DELETE {{ GRAPH <{summary}> {{ ?c <{CKG.optionCount}> ?n }} }} "
-        f"WHERE {{ VALUES ?c {{ {values} }} GRAPH <{summary}> {{ ?c <{CKG.optionCount}> ?n }} }} ;\n"
-        f"INSERT {{ GRAPH <{summary}> {{ ?c <{CKG.optionCount}> ?n }} }} WHERE {{ "
-        f"SELECT ?c (COUNT(DISTINCT ?o) AS ?n) WHERE {{ VALUES ?c {{ {values} }} "
-        f"GRAPH <{summary}> {{ ?c <{CKG.choseOption}> ?o }} "
-        f"FILTER NOT EXISTS {{ GRAPH ?v {{ ?o a {other} }} }} }} GROUP BY ?c }}")
-
-
-def refresh_update(summary: str, clusters: Iterable[URIRef]) -> str:
-    """SPARQL update: recompute the summary edges of ``clusters`` from the import graphs."""
-    parts = []
-    for chunk in _chunks(sorted(set(clusters))):
-        values = _values(chunk)
-        parts.append(
-            f"DELETE {{ GRAPH <{summary}> {{ ?c ?p ?o }} }} "
-            f"WHERE {{ VALUES ?c {{ {values} }} GRAPH <{summary}> {{ ?c ?p ?o }} }}")
-        parts.append(_derive(summary, f"VALUES ?c {{ {values} }}"))
-        parts.append(_recount(summary, values))
-    return " ;\n".join(parts)
-
-
 def rebuild_update(store: Store, iris: DataIRIs) -> str:
     """SPARQL update: the summary graph recomputed whole (``clusterkg init``)."""
     summary = summary_graph(iris)
@@ -152,7 +128,7 @@ def rebuild_update(store: Store, iris: DataIRIs) -> str:
             f"FILTER NOT EXISTS {{ GRAPH ?v {{ ?o a {other} }} }} }} GROUP BY ?c }} ;\n"
             f"INSERT DATA {{ GRAPH <{summary}> {{ {version} }} }} ;\n"
             + " ;\n".join(_data_ops("INSERT DATA", summary, option_triples(
-                iris, import_options(store, None, skip=[summary]), other_options(store)))))
+                iris, import_options(store, skip=[summary]), other_options(store)))))
 
 
 def is_current(store: Store, iris: DataIRIs) -> bool:
@@ -203,19 +179,35 @@ def summary_options(store: Store, summary: str) -> Options:
     return _options(store, f"SELECT ?c ?o WHERE {{ GRAPH <{summary}> {{ ?c <{CKG.choseOption}> ?o }} }}")
 
 
-def import_options(store: Store, clusters: Iterable[URIRef] | None, skip: Iterable[str]) -> Options:
-    """The options the stored graphs other than ``skip`` give ``clusters`` (all clusters: None);
-    the same pattern as the summary's own ``ckg:choseOption`` rule."""
+def import_options(store: Store, skip: Iterable[str]) -> Options:
+    """Every cluster's options as the stored graphs other than ``skip`` give them; the same pattern
+    as the summary's own ``ckg:choseOption`` rule."""
     skipped = ", ".join(f"<{name}>" for name in skip)
     where = (f"GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{CKG.option}> ?o }}"
              + (f" FILTER (?g NOT IN ({skipped}))" if skipped else ""))
-    if clusters is None:
-        return _options(store, f"SELECT DISTINCT ?c ?o WHERE {{ {where} }}")
-    out: Options = defaultdict(set)
+    return _options(store, f"SELECT DISTINCT ?c ?o WHERE {{ {where} }}")
+
+
+def import_edges(store: Store, clusters: Iterable[URIRef], skip: Iterable[str]) -> set[Triple]:
+    """The summary edges (``ckg:choseOption``, ``ckg:matchesConcept``) that the stored graphs other
+    than ``skip`` give ``clusters``: the rules of :func:`_derive`, read rather than written."""
+    skipped = ", ".join(f"<{name}>" for name in skip)
+    out: set[Triple] = set()
+    for prop, summary_prop in ((CKG.option, CKG.choseOption), (CKG.matches, CKG.matchesConcept)):
+        where = (f"GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{prop}> ?o }}"
+                 + (f" FILTER (?g NOT IN ({skipped}))" if skipped else ""))
+        for chunk in _chunks(sorted(set(clusters))):
+            result = store.query(f"SELECT DISTINCT ?c ?o WHERE {{ VALUES ?c {{ {_values(chunk)} }} {where} }}")
+            assert isinstance(result, SelectResult)
+            out |= {(row["c"], summary_prop, row["o"]) for row in result.rows}
+    return out
+
+
+def _cluster_edges_stored(store: Store, summary: str, clusters: Iterable[URIRef]) -> set[Triple]:
+    """What the summary graph says of ``clusters`` (their edges and counts)."""
+    out: set[Triple] = set()
     for chunk in _chunks(sorted(set(clusters))):
-        for cluster, options in _options(store, f"SELECT DISTINCT ?c ?o WHERE {{ VALUES ?c {{ {_values(chunk)} }} "
-                                                f"{where} }}").items():
-            out[cluster] |= options
+        out |= _stored(store, summary, f"VALUES ?s {{ {_values(chunk)} }} ?s ?p ?o")
     return out
 
 
@@ -294,11 +286,12 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
     reads made before the write; :func:`write_with_summary` passes the generation those reads saw,
     so a write that another writer overtook is refused and the maintenance computed again.
 
-    A new import's changes are written as data (``INSERT DATA`` / ``DELETE DATA`` of the edges,
-    counts and pairs that change, computed here): an operation with a WHERE clause inside the
-    import's transaction reads through its pending writes, which cost Oxigraph seconds per wave
-    at 1M triples. Replacing or dropping a graph recomputes its clusters with SPARQL from the
-    store (``refresh_update``): rarer, and what remains of the clusters is only in the store.
+    The changes are written as data (``INSERT DATA`` / ``DELETE DATA`` of the edges, counts and
+    pairs that change, computed here): an operation with a WHERE clause inside the write's
+    transaction reads through its pending writes, which cost Oxigraph seconds per wave at 1M
+    triples (dropping a 117,000-triple wave took 16 s that way; 3 s now). A new import adds its
+    clusters' edges; replacing or dropping a graph recomputes the edges of the clusters it named
+    from the other graphs the store holds and from the graph's new version.
     """
     summary = summary_graph(iris)
     existing = set(store.named_graphs())
@@ -309,7 +302,8 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
     for name, graph in graphs.items():
         if name not in existing and graph is not None:
             new_edges |= cluster_edges(graph)
-    parts = []
+    old: set[Triple] = set()
+    new: set[Triple] = set(new_edges)
     affected: set[URIRef] = set()
     if replaced:
         affected = old_clusters(store, replaced)
@@ -317,26 +311,27 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
             graph = graphs[name]
             if graph is not None:
                 affected |= clusters_in(graph)
-        parts.append(refresh_update(summary, affected))
-        fresh = import_options(store, affected, skip=replaced)
-        for cluster in affected:
-            options[cluster] = fresh.get(cluster, set())
+        fresh = import_edges(store, affected, skip=replaced)
         for name in replaced:
             graph = graphs[name]
             if graph is not None:
-                for cluster, prop, option in cluster_edges(graph):
-                    if prop == CKG.choseOption:
-                        options[cluster].add(option)  # type: ignore[index]
+                fresh |= cluster_edges(graph)
+        old |= _cluster_edges_stored(store, summary, affected)
+        new |= fresh
+        for cluster in affected:
+            options[cluster] = set()
+        for cluster, prop, option in fresh:
+            if prop == CKG.choseOption:
+                options[cluster].add(option)  # type: ignore[index,arg-type]
     for cluster, prop, option in new_edges:
         if prop == CKG.choseOption:
             options[cluster].add(option)  # type: ignore[index]
-    counted = {c for c, _, _ in new_edges if isinstance(c, URIRef)} - affected
-    old = _stored(store, summary, f"?s ?p ?o . ?s a <{CKG.OptionPair}>")
+    counted = {c for c, _, _ in new_edges if isinstance(c, URIRef)} | affected
+    old |= _stored(store, summary, f"?s ?p ?o . ?s a <{CKG.OptionPair}>")
     old |= _stored(store, summary, f"?s ?p ?o FILTER (?p = <{CKG.chosenByClusters}>)")
     old |= {t for t in _stored(store, summary, f"?s ?p ?o FILTER (?p = <{CKG.optionCount}>)") if t[0] in counted}
-    new = option_triples(iris, options, other) | count_triples(options, other, counted)
-    parts += _data_ops("DELETE DATA", summary, old - new)
-    parts += _data_ops("INSERT DATA", summary, (new - old) | new_edges)
+    new |= option_triples(iris, options, other) | count_triples(options, other, counted)
+    parts = _data_ops("DELETE DATA", summary, old - new) + _data_ops("INSERT DATA", summary, new - old)
     return " ;\n".join(p for p in parts if p)
 
 
