@@ -53,6 +53,10 @@ class SelectResult:
         """The rows in SPARQL 1.1 Query Results JSON form."""
         return [{k: term_to_json(v) for k, v in row.items()} for row in self.rows]
 
+    def json_bindings_text(self) -> str:
+        """:meth:`json_bindings` as JSON text (``json.dumps``, non-ASCII kept)."""
+        return json.dumps(self.json_bindings(), ensure_ascii=False)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SelectResult):
             return NotImplemented
@@ -124,14 +128,14 @@ def term_to_json(term: Node) -> dict[str, str]:
 def to_sparql_json(result: SelectResult | AskResult) -> str:
     if isinstance(result, AskResult):
         return json.dumps({"head": {}, "boolean": result.value})
-    body = {
-        "head": {"vars": result.variables},
-        "results": {"bindings": result.json_bindings()},
-    }
+    # what json.dumps gives for {"head": ..., "results": {"bindings": ...}, "truncated": true}, with
+    # the bindings written by the result (a worker's answer writes them from its encoded terms)
+    head: dict[str, object] = {"vars": result.variables}
     if result.truncated:
-        body["head"]["link"] = ["urn:clusterkg:truncated"]
-        body["truncated"] = True
-    return json.dumps(body, ensure_ascii=False)
+        head["link"] = ["urn:clusterkg:truncated"]
+    tail = ', "truncated": true}' if result.truncated else "}"
+    return (f'{{"head": {json.dumps(head, ensure_ascii=False)}, '
+            f'"results": {{"bindings": {result.json_bindings_text()}}}{tail}')
 
 
 def to_csv(result: SelectResult) -> str:

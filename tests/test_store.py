@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -151,7 +152,14 @@ def test_worker_encoded_answers_equal_the_in_process_ones(tmp_path: Path) -> Non
     assert encoded.row_count == len(objects)
     assert encoded == direct and encoded.rows == direct.rows
     assert to_sparql_json(encoded) == to_sparql_json(direct)  # and after
+    # the JSON text written row by row is what json.dumps writes for the whole document
+    assert to_sparql_json(decode_result(store.query_encoded(text))) == json.dumps(
+        {"head": {"vars": direct.variables}, "results": {"bindings": direct.json_bindings()}}, ensure_ascii=False)
     truncated = decode_result(store.query_encoded(text, max_rows=3))
+    assert to_sparql_json(truncated) == json.dumps(
+        {"head": {"vars": direct.variables, "link": ["urn:clusterkg:truncated"]},
+         "results": {"bindings": direct.json_bindings()[:3]}, "truncated": True}, ensure_ascii=False)
+    assert json.loads(to_sparql_json(truncated))["truncated"] is True
     assert truncated.truncated and truncated.row_count == 3 and truncated.rows == direct.rows[:3]
     store.close()
 

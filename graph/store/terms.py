@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
@@ -75,6 +77,26 @@ def encoded_json(encoded: Encoded) -> dict[str, str]:
     if extra.startswith("@"):
         return {"type": "literal", "value": value, "xml:lang": extra[1:]}
     return term_to_json(decode_term(encoded))
+
+
+_JSON_STRING = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
+_JSON_URI, _JSON_BNODE, _JSON_LITERAL = '{"type": "uri", "value": ', '{"type": "bnode", "value": ', \
+    '{"type": "literal", "value": '
+
+
+def encoded_json_text(encoded: Encoded) -> str:
+    """``json.dumps(encoded_json(encoded), ensure_ascii=False)``, without the dictionary."""
+    kind, value = encoded[0], encoded[1]
+    if kind == "u":
+        return _JSON_URI + _JSON_STRING(value) + "}"
+    if kind == "b":
+        return _JSON_BNODE + _JSON_STRING(value) + "}"
+    extra = encoded[2]
+    if extra == _XSD_STRING:
+        return _JSON_LITERAL + _JSON_STRING(value) + "}"
+    if extra.startswith("@"):
+        return _JSON_LITERAL + _JSON_STRING(value) + ', "xml:lang": ' + _JSON_STRING(extra[1:]) + "}"
+    return json.dumps(encoded_json(encoded), ensure_ascii=False)
 
 
 def decode_ox(encoded: Encoded) -> ox.NamedNode | ox.BlankNode | ox.Literal:
