@@ -226,12 +226,14 @@ def _open(path: Path, *, read_only: bool) -> ox.Store:
 
 
 def _encode(result: object, max_rows: int | None) -> tuple:
+    # each distinct term encoded once: one tuple, which pickle then writes once and refers back to
+    encode = _memoised(encode_ox)
     if isinstance(result, ox.QueryTriples):
         triples: set[tuple[Encoded, Encoded, Encoded]] = set()
         for triple in result:
             if max_rows is not None and len(triples) >= max_rows:
                 return ("graph", triples, True)
-            triples.add((encode_ox(triple.subject), encode_ox(triple.predicate), encode_ox(triple.object)))
+            triples.add((encode(triple.subject), encode(triple.predicate), encode(triple.object)))
         return ("graph", triples, False)
     if not isinstance(result, ox.QuerySolutions):
         return ("result", _materialise(result, max_rows))
@@ -240,11 +242,7 @@ def _encode(result: object, max_rows: int | None) -> tuple:
     for solution in result:
         if max_rows is not None and len(rows) >= max_rows:
             return ("select", variables, rows, True)  # stop reading: it is lazy
-        row = []
-        for var in variables:
-            term = solution[var]
-            row.append(None if term is None else encode_ox(term))
-        rows.append(tuple(row))
+        rows.append(tuple(None if term is None else encode(term) for term in solution))  # in variable order
     return ("select", variables, rows, False)
 
 
