@@ -65,15 +65,20 @@ def _once(action) -> float:
     return time.perf_counter() - started
 
 
+MIN_TIMED_S = 0.5  # a fast action is timed at least this long in all ...
+MAX_RUNS = 25  # ... with at most this many runs: a median of 5 runs of a 3 ms request was noise
+
+
 def _time(action, repeats: int, warmup: int = 2, budget_s: float = 60.0) -> dict[str, float]:
-    """Median and p95 of ``repeats`` runs after ``warmup`` runs. An action slower than the budget
-    allows gets its first run as the only warm-up and as many timed runs as fit in ``budget_s``
-    (at least one; ``runs`` says how many), so that one slow query cannot hold the whole run up."""
+    """Median and p95 of at least ``repeats`` runs after ``warmup`` runs (a fast action: as many
+    runs as fill ``MIN_TIMED_S``, at most ``MAX_RUNS``). An action slower than the budget allows
+    gets its first run as the only warm-up and as many timed runs as fit in ``budget_s`` (at least
+    one; ``runs`` says how many), so that one slow query cannot hold the whole run up."""
     first = _once(action)
     if first * (warmup + repeats) <= budget_s:
         for _ in range(warmup - 1):
             _once(action)
-        runs = repeats
+        runs = max(repeats, min(MAX_RUNS, int(MIN_TIMED_S / max(first, 1e-6))))
     else:
         runs = max(1, min(repeats, int(budget_s / first)))
     return _stats([_once(action) for _ in range(runs)])

@@ -31,7 +31,9 @@ def test_quick_benchmark_runs_and_reports(tmp_path: Path) -> None:
     entry = result["by_size"]["10k"]
     assert 9_000 <= entry["import"]["triples"] <= 11_000
     assert {"clusters-sharing", "cluster-profile", "option-counts", "challenge-cooccurrence"} <= set(entry["queries"])
-    assert all(q["raw"]["runs"] == 5 for q in entry["queries"].values())
+    # at least --repeats (5) runs each; a fast query more, up to MAX_RUNS
+    assert all(5 <= q["raw"]["runs"] <= 25 for q in entry["queries"].values())
+    assert any(q["raw"]["runs"] > 5 for q in entry["queries"].values())  # 10k: some take a few ms
     assert entry["http"]["cold_start_s"] > 0 and entry["http"]["rss_mb"] > 0
     text = report.read_text()
     assert "triples/s" in text and "| `clusters-sharing` |" in text
