@@ -289,7 +289,7 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
     The changes are written as data (``INSERT DATA`` / ``DELETE DATA`` of the edges, counts and
     pairs that change, computed here): an operation with a WHERE clause inside the write's
     transaction reads through its pending writes, which cost Oxigraph seconds per wave at 1M
-    triples (dropping a 117,000-triple wave took 16 s that way; 3 s now). A new import adds its
+    triples (dropping a 117,000-triple wave: a 16 s write that way, 2 s now). A new import adds its
     clusters' edges; replacing or dropping a graph recomputes the edges of the clusters it named
     from the other graphs the store holds and from the graph's new version.
     """

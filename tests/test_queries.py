@@ -276,6 +276,11 @@ def test_theme_overview(shared_store: EmbeddedStore, queries: dict[str, SavedQue
     assert rows["Data security"] == (1, 1)  # LifetecZONe's data security concerns (s7)
     assert rows["Supply and value chains"] == (3, 4)  # LifetecZONe, BioRegio STERN, MedSilesia, Medicen (s5)
     assert rows["Internationalisation"][1] == 2  # Global Outreach: MedSilesia, HealthTurku (s8)
+    names = {str(r["themeLabel"]): sorted(str(r["clusterLabels"]).split(", ")) for r in result.rows}
+    assert names["Funding and finance"] == ["BioRegio STERN", "HealthTurku", "LifetecZONe", "MedSilesia",
+                                            "Medicen Paris Region"]
+    assert names["Data security"] == ["LifetecZONe"]
+    assert all(len(names[label]) == clusters for label, (_, clusters) in rows.items() if clusters)
 
 
 def test_kpis_by_category(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
