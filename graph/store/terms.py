@@ -80,8 +80,9 @@ def encoded_json(encoded: Encoded) -> dict[str, str]:
 
 
 _JSON_STRING = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
-_JSON_URI, _JSON_BNODE, _JSON_LITERAL = '{"type": "uri", "value": ', '{"type": "bnode", "value": ', \
-    '{"type": "literal", "value": '
+_JSON_URI = '{"type": "uri", "value": '
+_JSON_BNODE = '{"type": "bnode", "value": '
+_JSON_LITERAL = '{"type": "literal", "value": '
 
 
 def encoded_json_text(encoded: Encoded) -> str:
