@@ -18,6 +18,7 @@ from rdflib import Graph, URIRef
 
 from graph import __version__
 from graph.store import Store, StoreError
+from graph.store.sizes import SIZES_GRAPH
 from graph.store.terms import from_ox
 
 
@@ -66,9 +67,10 @@ def read_backup(path: Path) -> dict[str, Graph]:
 def restore(store: Store, path: Path) -> RestoreSummary:
     """Make the store hold exactly the backup's graphs (graphs not in the backup are dropped)."""
     graphs = read_backup(path)
+    graphs.pop(SIZES_GRAPH, None)  # the store records the restored graphs' sizes itself
     if not graphs:
         raise BackupError(f"{path.name} holds no quads; refusing to empty the store (drop imports instead)")
-    dropped = [name for name in store.named_graphs() if name not in graphs]
+    dropped = [name for name in store.named_graphs() if name not in graphs and name != SIZES_GRAPH]
     changes: dict[str, Graph | None] = {name: None for name in dropped}
     changes.update(graphs)
     store.replace_graphs(changes)

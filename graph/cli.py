@@ -433,6 +433,8 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int, admin_toke
         if not store.named_graphs():
             click.echo("The store is empty: loading the bundled dataset first (clusterkg init).")
             Importer(store, settings).init_bundled()
+        else:
+            _record_missing_sizes(store)
         app = create_app(settings, store=store)
     except (StoreError, QueryFileError, ImportRejected) as exc:
         store.close()
@@ -443,6 +445,21 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int, admin_toke
     finally:
         app.extensions["clusterkg"].close()
         store.close()
+
+
+def _record_missing_sizes(store: Store) -> None:
+    """Graphs loaded behind clusterkg's back have no recorded size; the named-graphs query counts
+    them, except on Virtuoso, which cannot list graphs without reading their triples."""
+    from graph.store.sizes import record_missing
+
+    try:
+        missing = record_missing(store)
+    except StoreError as exc:  # a read-only account on a remote engine: serve all the same
+        click.echo(f"Warning: the sizes of the graphs could not be recorded ({exc}); they are counted instead.",
+                   err=True)
+        return
+    if missing:
+        click.echo(f"Recorded the sizes of {len(missing)} graph(s) that had none.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -348,7 +348,8 @@ def write_with_summary(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph 
         with bypassing():  # reads for one write: not worth keeping in the service's result cache
             then = maintenance(store, iris, graphs)
         try:
-            store.replace_graphs(graphs, then=then, if_generation=generation)
+            store.replace_graphs(graphs, then=then, if_generation=generation,
+                                 recount=[str(summary_graph(iris))])
             return
         except StoreChanged:
             continue

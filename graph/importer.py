@@ -19,13 +19,13 @@ from rdflib.namespace import XSD
 
 from graph import __version__
 from graph.config import PROJECT_ROOT, Settings
-from graph.derived import add_derived, is_current, rebuild_update, write_with_summary
+from graph.derived import add_derived, is_current, rebuild_update, summary_graph, write_with_summary
 from graph.mapping.d23 import D23Records, map_d23, source_digest
 from graph.mapping.rdf_file import format_for, parse_rdf
 from graph.mapping.survey_csv import map_survey_csv
 from graph.namespaces import CKG, DCTERMS, PROV, RDF, RDFS, SKOS, DataIRIs, slugify
 from graph.results import SelectResult
-from graph.store import Store
+from graph.store import Store, sizes
 from graph.validate import Location, ValidationReport, Violation, borrowing, validate_graph
 from graph.vocab import normalise_label, system_graph_iri, system_graphs
 
@@ -264,7 +264,9 @@ class Importer:
         outcomes.append(self.import_prepared(self.prepare_d23()))
         if changed or not is_current(self.store, self.iris):
             # the vocabularies changed (ckg:matches may have) or the summary is missing or older
-            self.store.replace_graphs({}, then=rebuild_update(self.store, self.iris))
+            self.store.replace_graphs({}, then=rebuild_update(self.store, self.iris),
+                                      recount=[str(summary_graph(self.iris))])
+        sizes.record_missing(self.store)
         return outcomes
 
     def _system_digest(self, iri: URIRef) -> str | None:

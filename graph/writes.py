@@ -23,6 +23,7 @@ from graph.importer import store_context
 from graph.namespaces import DataIRIs
 from graph.sparql_text import tokenize
 from graph.store import Store
+from graph.store.sizes import SIZES_GRAPH
 from graph.validate import ValidationReport, validate_graph
 
 _WRITE_LOCK = threading.Lock()
@@ -59,6 +60,8 @@ class GraphWriter:
         system = str(self.iris.graph("ontology")), str(self.iris.graph("vocab"))
         if name == str(self.iris.graph(*SUMMARY_GRAPH_PATH)):
             raise WriteRefused(f"<{name}> is derived from the imports (graph.derived); it cannot be written")
+        if name == SIZES_GRAPH:
+            raise WriteRefused(f"<{name}> holds the sizes the store records of its graphs; it cannot be written")
         if name == system[0] or name.startswith(system[1] + "/"):
             raise WriteRefused(f"<{name}> is loaded from ontology/; change the file and run `clusterkg init`")
 
@@ -121,6 +124,8 @@ class GraphWriter:
                 after.update(sparql)
             except SyntaxError as exc:
                 raise WriteRefused("SPARQL update syntax error: " + " ".join(str(exc).split())[:240]) from exc
+            except (RuntimeError, ValueError) as exc:  # e.g. CLEAR GRAPH (without SILENT) of a graph that is not there
+                raise WriteRefused("the update failed: " + " ".join(str(exc).split())[:240]) from exc
             if any(True for _ in after.quads_for_pattern(None, None, None, ox.DefaultGraph())):
                 raise WriteRefused("the update writes to the default graph; write into a named graph "
                                    "(INSERT DATA { GRAPH <iri> { ... } })")

@@ -13,6 +13,7 @@ from graph.config import PROJECT_ROOT, Settings
 from graph.importer import Importer
 from graph.store import Store, open_store
 from graph.store.embedded import EmbeddedStore
+from graph.store.sizes import record_missing
 
 from . import engines
 
@@ -101,6 +102,7 @@ def store(backend: str, settings: Settings, request: pytest.FixtureRequest, temp
     else:
         _engine(request, backend).reset(template_nquads)
         s = open_store(settings)
+        record_missing(s)  # as `clusterkg serve` does on a store loaded behind its back
     yield s
     s.close()
 
@@ -117,6 +119,7 @@ def shared_store(request: pytest.FixtureRequest, template_store: Path, template_
         engine = _engine(request, request.param)
         engine.reset(template_nquads)
         s = open_store(_remote_settings(engine))
+        record_missing(s)
     yield s
     s.close()
 

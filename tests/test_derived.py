@@ -15,7 +15,7 @@ from graph.importer import Importer
 from graph.mapping.survey_csv import COLUMNS
 from graph.namespaces import CKG, DataIRIs
 from graph.results import SelectResult
-from graph.store import Store
+from graph.store import Store, sizes
 from graph.writes import GraphWriter, WriteRefused
 
 # what the summary must hold, computed from the import graphs alone (the definition, not the code)
@@ -137,13 +137,17 @@ def test_summary_is_in_the_same_update_as_the_import(store: Store, settings: Set
     sent: list[str] = []
     original = store.replace_graphs
 
-    def spy(graphs, *, then: str = "", if_generation: str | None = None) -> None:
+    def spy(graphs, *, then: str = "", if_generation: str | None = None, recount=()) -> None:
         sent.append(then)
-        original(graphs, then=then, if_generation=if_generation)
+        original(graphs, then=then, if_generation=if_generation, recount=recount)
 
     store.replace_graphs = spy  # type: ignore[method-assign]
     Importer(store, settings).import_file(_wave(tmp_path / "w.csv", 1, ["Summary Test Cluster"]))
     assert len(sent) == 1 and str(CKG.choseOption) in sent[0]
+    # and the summary's size is recorded anew with it (graph.store.sizes), counted as written
+    summary = str(summary_graph(DataIRIs(settings.base_iri)))
+    recorded = {str(r["g"]): int(r["n"]) for r in store.query(sizes.RECORDS_QUERY).rows}  # type: ignore[union-attr]
+    assert recorded.get(summary) == len(store.get_graph(summary))
 
 
 def test_a_write_racing_another_is_recomputed(store_path: Path, tmp_path: Path,

@@ -16,7 +16,7 @@ from graph.store.cache import CachedStore, bypassing
 from graph.store.embedded import EmbeddedStore
 from tests.conftest import BASE
 
-COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER (?g != <urn:clusterkg:graph-sizes>) }"
 EXTRA = "https://example.org/graph/extra"
 
 

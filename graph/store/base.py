@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from rdflib import Dataset, Graph
 from rdflib.term import Node
@@ -56,7 +56,8 @@ class Store(ABC):
 
     @abstractmethod
     def named_graphs(self) -> list[str]:
-        """The IRIs of the named graphs, sorted."""
+        """The IRIs of the named graphs, sorted; not the graph of their recorded sizes
+        (graph.store.sizes), which is the store's bookkeeping, like a remote engine's own graphs."""
 
     @abstractmethod
     def get_graph(self, name: str) -> Graph:
@@ -64,16 +65,19 @@ class Store(ABC):
 
     @abstractmethod
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None) -> None:
+                       if_generation: str | None = None, recount: Sequence[str] = ()) -> None:
         """Atomically replace each named graph by the given triples; ``None`` drops it. ``then``: a
         SPARQL update run after them in the same update (the derived summary's maintenance).
         ``if_generation``: write only if the store's generation is still that one, else raise
         :class:`StoreChanged` with nothing written (``then`` was computed from what the store held
-        then); a store without generations (a remote engine) writes regardless."""
+        then); a store without generations (a remote engine) writes regardless. ``recount``: other
+        graphs the write changes (those ``then`` writes), whose recorded sizes are renewed like
+        those of ``graphs`` (graph.store.sizes)."""
 
     @abstractmethod
     def dataset(self) -> Dataset:
-        """Every quad, as an rdflib Dataset (for export and backup)."""
+        """Every quad, as an rdflib Dataset (for export and backup); not the recorded sizes of the
+        graphs (graph.store.sizes): a store that loads them records its own."""
 
     def identity(self) -> str | None:
         """What names this store's data across processes (a path, an endpoint); None if nothing."""
@@ -85,7 +89,7 @@ class Store(ABC):
         return None
 
     def dump_nquads(self) -> bytes:
-        """Every quad as N-Quads (UTF-8), one per line."""
+        """Every quad as N-Quads (UTF-8), one per line; as :meth:`dataset`, not the recorded sizes."""
         return self.dataset().serialize(format="nquads", encoding="utf-8")
 
     def recover(self) -> list[str]:
@@ -129,8 +133,8 @@ class StoreWrapper(Store):
         return self.inner.get_graph(name)
 
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None) -> None:
-        self.inner.replace_graphs(graphs, then=then, if_generation=if_generation)
+                       if_generation: str | None = None, recount: Sequence[str] = ()) -> None:
+        self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount)
 
     def dataset(self) -> Dataset:
         return self.inner.dataset()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -95,9 +95,9 @@ class CachedStore(StoreWrapper):
         self._generation = generation
 
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None) -> None:
+                       if_generation: str | None = None, recount: Sequence[str] = ()) -> None:
         try:
-            self.inner.replace_graphs(graphs, then=then, if_generation=if_generation)
+            self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount)
         finally:
             with self._lock:
                 self._clear(None)

@@ -13,8 +13,9 @@ workers, the command line — can use one store at the same time.
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +26,7 @@ from rdflib.term import Node
 
 from graph.guard import ServiceRefused, check_services
 from graph.results import AskResult, GraphResult, QueryResult, Row, SelectResult
+from graph.store import sizes
 from graph.store.base import Store, StoreChanged, StoreError, StoreUnavailable
 from graph.store.lockfile import StoreLock
 from graph.store.terms import (
@@ -41,6 +43,8 @@ from graph.store.terms import (
 T = TypeVar("T")
 V = TypeVar("V")
 K = TypeVar("K")
+log = logging.getLogger("clusterkg.store")
+_SIZES_LINE_END = f" <{sizes.SIZES_GRAPH}> .\n".encode()  # the end of an N-Quads line of a size record
 
 
 def _one_line(message: str, limit: int = 240) -> str:
@@ -150,7 +154,8 @@ class EmbeddedStore(Store):
 
     def named_graphs(self) -> list[str]:
         with self._reader() as handle:
-            return sorted(g.value for g in handle.named_graphs() if isinstance(g, ox.NamedNode))
+            return sorted(g.value for g in handle.named_graphs()
+                          if isinstance(g, ox.NamedNode) and g.value != sizes.SIZES_GRAPH)
 
     def get_graph(self, name: str) -> Graph:
         graph = Graph(identifier=URIRef(name))
@@ -167,14 +172,20 @@ class EmbeddedStore(Store):
         return ds
 
     def dump_nquads(self) -> bytes:
-        """Every quad as N-Quads, read from one snapshot."""
+        """Every quad as N-Quads, read from one snapshot; not the recorded sizes (graph.store.sizes),
+        which the store that loads the quads records itself."""
         with self._reader() as handle:
-            return handle.dump(format=ox.RdfFormat.N_QUADS) or b""
+            data = handle.dump(format=ox.RdfFormat.N_QUADS) or b""
+        if _SIZES_LINE_END in data:
+            data = b"".join(line for line in data.splitlines(keepends=True) if not line.endswith(_SIZES_LINE_END))
+        return data
 
     # -- writes -----------------------------------------------------------------------------
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None) -> None:
-        """One SPARQL update, hence one RocksDB transaction, for all the graphs."""
+                       if_generation: str | None = None, recount: Sequence[str] = ()) -> None:
+        """One SPARQL update, hence one RocksDB transaction, for all the graphs; then, under the
+        same lock (so readers see both at once), the new sizes of the graphs written and of
+        ``recount`` are recorded (graph.store.sizes)."""
         bodies: list[tuple[ox.NamedNode, str | None]] = []
         for name, graph in graphs.items():
             try:
@@ -182,11 +193,12 @@ class EmbeddedStore(Store):
             except ValueError as exc:
                 raise StoreError(f"invalid graph name {name!r}, nothing was written: {exc}") from exc
             bodies.append((iri, graph.serialize(format="nt") if graph is not None and len(graph) else None))
-        if not bodies and not then:
+        names = sizes.recorded_names(graphs, recount)
+        if not bodies and not then and not names:
             return
 
         def write(handle: ox.Store) -> None:
-            parts: list[str] = []
+            parts: list[str] = [sizes.delete_data(_size_records(handle, names))]
             for iri, body in bodies:
                 # only a graph that exists is dropped: a DROP in the transaction, even of nothing,
                 # makes Oxigraph's INSERT DATA after it read through the pending writes (+60% at 1M)
@@ -194,10 +206,11 @@ class EmbeddedStore(Store):
                     parts.append(f"DROP GRAPH <{iri.value}>")
                 if body:
                     parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
-            if then:
-                parts.append(then)
-            if parts:
-                handle.update(" ;\n".join(parts))
+            parts.append(then)
+            update = " ;\n".join(p for p in parts if p)
+            if update:
+                handle.update(update)
+            _record_sizes(handle, names)
 
         self._write(write, if_generation)
 
@@ -211,6 +224,28 @@ class EmbeddedStore(Store):
         self._closed = True
         with self._mutex:
             self._handle = None
+
+
+def _size_records(handle: ox.Store, names: Sequence[str]) -> list[tuple[str, str]]:
+    graph, predicate = ox.NamedNode(sizes.SIZES_GRAPH), ox.NamedNode(sizes.VOID_TRIPLES)
+    return [(name, str(quad.object))
+            for name in names for quad in handle.quads_for_pattern(ox.NamedNode(name), predicate, None, graph)]
+
+
+def _record_sizes(handle: ox.Store, names: Sequence[str]) -> None:
+    """Count the committed graphs and replace their records. The write itself has committed by
+    now: a failure here only leaves the graphs unrecorded (they are counted when asked)."""
+    if not names:
+        return
+    try:
+        counts = {name: int(next(iter(handle.query(sizes.count_query(name))))[0].value) for name in names}
+        update = " ;\n".join(p for p in (sizes.delete_data(_size_records(handle, names)),
+                                          sizes.insert_data(counts)) if p)
+        if update:
+            handle.update(update)
+    except (OSError, RuntimeError, SyntaxError, ValueError) as exc:
+        log.warning("the graphs were written but their sizes not recorded (%s); they are counted instead",
+                    _one_line(str(exc)))
 
 
 def _open(path: Path, *, read_only: bool) -> ox.Store:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import XSD
@@ -29,11 +30,12 @@ from graph.guard import ServiceRefused, check_services
 from graph.namespaces import is_absolute_iri
 from graph.results import AskResult, GraphResult, QueryResult, SelectResult
 from graph.sparql_text import query_form, where_group_start
-from graph.store import dialects
+from graph.store import dialects, sizes
 from graph.store.base import QueryTimeout, Store, StoreError, StoreUnavailable
 
 DEFAULT_TIMEOUT_S = 60
 STAGING = "urn:clusterkg:staging:"
+log = logging.getLogger("clusterkg.store")
 
 
 def _term(binding: dict[str, str]) -> Node:
@@ -220,7 +222,7 @@ class RemoteStore(Store):
     def named_graphs(self) -> list[str]:
         rows = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
         names = {str(r["g"]) for r in rows if isinstance(r.get("g"), URIRef)}
-        hidden = (*self.dialect.system_graph_prefixes, STAGING)
+        hidden = (*self.dialect.system_graph_prefixes, STAGING, sizes.SIZES_GRAPH)
         return sorted(n for n in names if not n.startswith(hidden))
 
     def get_graph(self, name: str) -> Graph:
@@ -261,10 +263,35 @@ class RemoteStore(Store):
         return graph.skolemize(authority="urn:clusterkg:", basepath="/genid/")
 
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None) -> None:
+                       if_generation: str | None = None, recount: Sequence[str] = ()) -> None:
+        """The graphs' size records (graph.store.sizes) are deleted in the same update, as data read
+        before it, and written again after it, counted by the engine."""
         for name in graphs:
             if not is_absolute_iri(name):
                 raise StoreError(f"invalid graph name {name!r}, nothing was written")
+        names = sizes.recorded_names(graphs, recount)
+        if names:
+            wanted = set(names)
+            old = [(str(r["g"]), r["n"].n3()) for r in self._select(sizes.RECORDS_QUERY).rows  # type: ignore[union-attr]
+                   if str(r["g"]) in wanted]
+            then = " ;\n".join(p for p in (sizes.delete_data(old), then) if p)
+        if graphs or then:
+            self._replace(graphs, then)
+        self._record_sizes(names)
+
+    def _record_sizes(self, names: Sequence[str]) -> None:
+        """Without a lock over the write and the count, a concurrent writer of the same graph can
+        leave its record stale until the graph's next write or `clusterkg init`; a failure here
+        only leaves the graphs unrecorded (the query counts them)."""
+        if not names:
+            return
+        try:
+            counts = {name: int(self._select(sizes.count_query(name)).rows[0]["n"]) for name in names}  # type: ignore[arg-type]
+            self._update(" ;\n".join(p for p in (sizes.forget_update(names), sizes.insert_data(counts)) if p))
+        except StoreError as exc:
+            log.warning("the graphs were written but their sizes not recorded (%s); they are counted instead", exc)
+
+    def _replace(self, graphs: Mapping[str, Graph | None], then: str) -> None:
         bodies = {name: self._skolemised(g).serialize(format="nt") if g is not None and len(g) else None
                   for name, g in graphs.items()}
         small = sum(len(b or "") for b in bodies.values()) <= self.dialect.max_insert_bytes
