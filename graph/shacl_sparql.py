@@ -22,7 +22,7 @@ from rdflib.term import Node
 
 from graph.namespaces import SH
 from graph.sparql_text import tokenize, where_group_start
-from graph.store.terms import from_ox
+from graph.store.terms import from_ox, ntriples
 
 _TARGETS = {
     SH.targetClass: "?this <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>/"
@@ -91,7 +91,7 @@ def constraints(shapes: Graph) -> list[SparqlConstraint]:
 def memory_store(data: Graph) -> ox.Store:
     """``data`` in an in-memory pyoxigraph store, blank node labels kept (results map back)."""
     store = ox.Store()
-    store.extend(ox.parse(data.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES))
+    store.extend(ox.parse(ntriples(data).encode(), format=ox.RdfFormat.N_TRIPLES))
     return store
 
 

