@@ -1,23 +1,25 @@
 """Recorded graph sizes: how many triples each named graph holds, kept by the store that writes it.
 
 Counting a graph's triples is a scan on Oxigraph (0.45 s for all graphs at 1M triples, where
-Virtuoso answers from its indexes), so the embedded store records each graph's count when it
-writes the graph, as ``<graph> void:triples N`` in the graph :data:`SIZES_GRAPH`. The
-``named-graphs`` query reads these records and counts only the graphs that have none.
+Virtuoso answers from its indexes), so every store records each graph's count when it writes the
+graph, as ``<graph> void:triples N`` in the graph :data:`SIZES_GRAPH`. The ``named-graphs`` query
+reads these records and counts only the graphs that have none.
 
-The records are never wrong, only missing: a write first deletes the records of the graphs it
-replaces, in its own transaction, and records the new counts after it has committed, counted
-by the engine itself (so a count always agrees with what the engine stored, whatever rdflib
-thought of the literals). A crash between the two leaves the graphs unrecorded, and they are
-counted again. A remote engine only deletes records (it has no lock under which a count and a
-record could be taken together); the query then counts there. A graph written behind
-clusterkg's back on a shared engine can leave a stale record, as it leaves the summary stale.
+A record is never wrong, only missing: a write deletes the records of the graphs it replaces in
+its own update, and records the new counts after it has committed, counted by the engine itself
+(so a count agrees with what the engine stored, whatever rdflib thought of the literals). A crash
+between the two leaves the graphs unrecorded, and they are counted. The embedded store does both
+under its write lock; a remote engine has no lock across them, so a concurrent writer of the same
+graph can leave a stale record there (as it can leave the summary's counts stale). A graph written
+behind clusterkg's back has no record until :func:`record_missing` runs (`init`, `serve`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
+
+from graph.results import SelectResult
 
 if TYPE_CHECKING:
     from graph.store.base import Store
@@ -61,9 +63,11 @@ def count_query(name: str) -> str:
 
 def record_missing(store: Store) -> list[str]:
     """Record the sizes of the graphs that have no record (a store written before records were
-    kept, or graphs written behind clusterkg's back); run by `clusterkg init`. Returns their names."""
+    kept, or graphs written behind clusterkg's back); run by `clusterkg init` and `clusterkg serve`.
+    Returns their names."""
     result = store.query(RECORDS_QUERY)
-    recorded = {str(row["g"]) for row in getattr(result, "rows", [])}
+    assert isinstance(result, SelectResult)
+    recorded = {str(row["g"]) for row in result.rows}
     missing = [name for name in recorded_names(store.named_graphs()) if name not in recorded]
     if missing:
         store.replace_graphs({}, recount=missing)
