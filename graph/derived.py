@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 
 from rdflib import Graph, Literal, URIRef
@@ -335,8 +335,12 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
     return " ;\n".join(p for p in parts if p)
 
 
-def write_with_summary(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]) -> None:
+def write_with_summary(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None], *,
+                       before_write: Callable[[], None] = lambda: None) -> None:
     """Write ``graphs`` and the summary's maintenance in one update.
+
+    ``before_write`` runs after the maintenance is computed and before anything is written; it
+    stops the write by raising (the importer's validation finishes in a thread meanwhile).
 
     The maintenance is computed from what the store holds before the write; if another writer
     (another process's import) got in between, the write is refused with nothing written
@@ -347,6 +351,7 @@ def write_with_summary(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph 
         generation = store.generation()
         with bypassing():  # reads for one write: not worth keeping in the service's result cache
             then = maintenance(store, iris, graphs)
+        before_write()
         try:
             store.replace_graphs(graphs, then=then, if_generation=generation,
                                  recount=[str(summary_graph(iris))])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from graph.mapping.survey_csv import map_survey_csv
 from graph.namespaces import CKG, DCTERMS, PROV, RDF, RDFS, SKOS, DataIRIs, slugify
 from graph.results import SelectResult
 from graph.store import Store, sizes
-from graph.validate import Location, ValidationReport, Violation, borrowing, validate_graph
+from graph.validate import Location, ValidationReport, Violation, start_validation
 from graph.vocab import normalise_label, system_graph_iri, system_graphs
 
 log = logging.getLogger("clusterkg.import")
@@ -135,11 +136,18 @@ class Importer:
 
     # -- validating --------------------------------------------------------------------------------
     def validate(self, prepared: Prepared, import_id: str | None = None) -> ValidationReport:
+        return self.start_validation(prepared, import_id)()
+
+    def start_validation(self, prepared: Prepared, import_id: str | None = None) -> Callable[[], ValidationReport]:
+        """The validation begun (graph.validate.start_validation: the core constraints are checked
+        in a thread); the function returned waits for its report."""
         data = prepared.graph
-        # what the shapes need from the store, added for the validation only (no copy of the graph)
-        with borrowing(data, store_context(self.store, data)):
-            report = validate_graph(data, prepared.origins)
-        report.violations.extend(self._conflicts(prepared, import_id or self.import_id_for(prepared)))
+        pending = start_validation(data, prepared.origins, context=store_context(self.store, data))
+        conflicts = self._conflicts(prepared, import_id or self.import_id_for(prepared))
+
+        def report() -> ValidationReport:
+            return ValidationReport([*pending.report().violations, *conflicts])
+
         return report
 
     def _conflicts(self, prepared: Prepared, import_id: str) -> list[Violation]:
@@ -180,16 +188,22 @@ class Importer:
             return ImportOutcome(import_id, str(graph_iri), "unchanged", len(self.store.get_graph(str(graph_iri))))
         log.info("import %s: %d triples mapped from %s; validating", import_id, len(prepared.graph),
                  prepared.file_name)
-        report = self.validate(prepared, import_id)
-        if not report.conforms:
-            log.info("import %s: rejected, %d violation(s); nothing written", import_id, len(report.violations))
-            raise ImportRejected(report)
+        validation = self.start_validation(prepared, import_id)
+        # while the core constraints are checked (in a thread), the graph is made ready for the
+        # write: derived edges, provenance and the summary's changes (write_with_summary), all
+        # thrown away if the validation fails
         final = prepared.graph  # the prepared graph becomes the import graph (copying it cost seconds)
         add_derived(final)
         self._add_provenance(final, prepared, import_id, graph_iri)
-        log.info("import %s: valid; writing %d triples to <%s>", import_id, len(final), graph_iri)
-        graphs = {str(graph_iri): final}
-        write_with_summary(self.store, self.iris, graphs)
+
+        def valid() -> None:
+            report = validation()
+            if not report.conforms:
+                log.info("import %s: rejected, %d violation(s); nothing written", import_id, len(report.violations))
+                raise ImportRejected(report)
+            log.info("import %s: valid; writing %d triples to <%s>", import_id, len(final), graph_iri)
+
+        write_with_summary(self.store, self.iris, {str(graph_iri): final}, before_write=valid)
         log.info("import %s: committed", import_id)
         return ImportOutcome(import_id, str(graph_iri), "imported", len(final))
 

@@ -90,8 +90,13 @@ def constraints(shapes: Graph) -> list[SparqlConstraint]:
 
 def memory_store(data: Graph) -> ox.Store:
     """``data`` in an in-memory pyoxigraph store, blank node labels kept (results map back)."""
+    return memory_store_of(ntriples(data))
+
+
+def memory_store_of(text: str) -> ox.Store:
+    """N-Triples ``text`` in an in-memory pyoxigraph store, blank node labels kept."""
     store = ox.Store()
-    store.extend(ox.parse(ntriples(data).encode(), format=ox.RdfFormat.N_TRIPLES))
+    store.extend(ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES))
     return store
 
 

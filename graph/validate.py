@@ -8,19 +8,21 @@ recorded where a node came from (a CSV row and column), that place too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 
 from pyshacl_turbo import CompiledShapes, compile_shapes
+from pyshacl_turbo.rdf import Input
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from graph.config import SHAPES_FILE
 from graph.namespaces import RDFS, SH
+from graph.shacl_sparql import SparqlResult, memory_store_of, without_sparql_constraints
 from graph.shacl_sparql import evaluate_store as evaluate_sparql_constraints
-from graph.shacl_sparql import memory_store, without_sparql_constraints
+from graph.store.terms import ntriples
 from graph.vocab import terminology
 
 
@@ -123,40 +125,74 @@ def _compiled_core_shapes() -> CompiledShapes:
     return compile_shapes(core_shapes_graph(), advanced=True)
 
 
-@contextmanager
-def borrowing(data: Graph, triples: Iterable[tuple[Node, Node, Node]]) -> Iterator[None]:
-    """``triples`` added to ``data`` for the duration and taken out again (those it did not hold
-    already): what validation needs beside the candidate, without copying it (a copy of a 100k-
-    triple graph costs more than validating it)."""
-    added = [t for t in triples if t not in data]
-    data.addN((s, p, o, data) for s, p, o in added)
-    try:
-        yield
-    finally:
-        for triple in added:
-            data.remove(triple)
+def _text_input(text: str) -> Input:
+    """pyshacl-turbo's input record for N-Triples text (its ``rdf.Input``; the version is pinned):
+    blank nodes come back with their labels as written, so a result's focus node is ``data``'s BNode."""
+    return Input(text, "nt", None, {})
 
 
-def validate_graph(data: Graph, origins: Origins | None = None) -> ValidationReport:
-    """Validate ``data`` (with the terminology added) against the shapes.
+@cache
+def _terminology_ntriples() -> str:
+    return ntriples(terminology())
 
-    The core constraints are checked by pyshacl-turbo (a Rust engine with pySHACL's API and report
-    vocabulary; several times faster than pyshacl here, see docs/performance.md) on ``data`` with
-    the terminology added for the duration (and taken out again: copying the graph cost more than
-    validating it); the SPARQL-based ones with one query each on an in-memory pyoxigraph store
-    (graph.shacl_sparql). tests/test_shapes.py checks both against plain pyshacl. (Not the core
-    constraints on the pyoxigraph store too: Oxigraph stores xsd:nonNegativeInteger and the other
-    integer types as xsd:integer, so sh:datatype would see the wrong type.)
+
+def validate_graph(data: Graph, origins: Origins | None = None, *, context: Graph | None = None) -> ValidationReport:
+    """Validate ``data``, with ``context`` (what the shapes need from the store) and the
+    terminology beside it, against the shapes."""
+    return start_validation(data, origins, context=context).report()
+
+
+_core_checks: ThreadPoolExecutor | None = None
+
+
+def start_validation(data: Graph, origins: Origins | None = None, *,
+                     context: Graph | None = None) -> PendingValidation:
+    """:func:`validate_graph` begun: the core constraints go on in a thread, the SPARQL-based ones
+    are checked now; ``data`` may change meanwhile (the importer adds the derived edges while the
+    core constraints are checked), the validation is of ``data`` as it was.
+
+    ``data``, ``context`` and the terminology are written once as N-Triples text (the
+    terminology's text made once per process), and both engines read that text: pyshacl-turbo (a
+    Rust engine with pySHACL's API and report vocabulary; several times faster than pyshacl here,
+    see docs/performance.md) parses and checks it without holding the GIL (given the rdflib graph,
+    it walked every triple in Python first: 0.5-0.7 s of a 117,000-triple import, and no thread
+    could run meanwhile), and the SPARQL-based constraints run with one query each on an in-memory
+    pyoxigraph store loaded from it (graph.shacl_sparql). tests/test_shapes.py checks both against
+    plain pyshacl. (Not the core constraints on the pyoxigraph store too: Oxigraph stores
+    xsd:nonNegativeInteger and the other integer types as xsd:integer, so sh:datatype would see
+    the wrong type; pyshacl-turbo's parser keeps the datatype as written.)
     """
-    with borrowing(data, terminology()):
-        _conforms, report, _text = _compiled_core_shapes().validate(
-            data, inference="none", abort_on_first=False, allow_warnings=False,
-            inplace=False)  # with inplace=True it also wrote its (empty) inferences back: 0.8 s a wave
-        store = memory_store(data)
+    global _core_checks
+    text = ntriples(data) + (ntriples(context) if context is not None else "") + _terminology_ntriples()
+    if _core_checks is None:
+        _core_checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clusterkg-shacl")
+    core = _core_checks.submit(_compiled_core_shapes().validate, _text_input(text), inference="none",
+                               abort_on_first=False, allow_warnings=False)
+    found = list(evaluate_sparql_constraints(memory_store_of(text), shapes_graph()))
+    return PendingValidation(core, found, origins or {})
+
+
+@dataclass
+class PendingValidation:
+    """A validation whose core constraints are being checked in a thread."""
+
+    core: Future
+    found_by_sparql: list[SparqlResult]
+    origins: Origins
+    _report: ValidationReport | None = None
+
+    def report(self) -> ValidationReport:
+        """Wait for the core constraints; every violation, ordered by source row."""
+        if self._report is None:
+            _conforms, core_report, _text = self.core.result()
+            self._report = _report(self.found_by_sparql, core_report, self.origins)
+        return self._report
+
+
+def _report(found_by_sparql: list[SparqlResult], report: Graph, origins: Origins) -> ValidationReport:
     shapes = shapes_graph()
-    origins = origins or {}
     violations = []
-    for found in evaluate_sparql_constraints(store, shapes):
+    for found in found_by_sparql:
         location = origins.get((found.focus, found.path)) or origins.get((found.focus, None)) or Location()
         name = found.constraint.constraint
         violations.append(Violation(

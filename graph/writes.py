@@ -70,10 +70,7 @@ class GraphWriter:
         for name, graph in graphs.items():
             if graph is None or not len(graph):
                 continue
-            data = Graph()
-            data += graph
-            data += store_context(self.store, graph)
-            report = validate_graph(data)
+            report = validate_graph(graph, context=store_context(self.store, graph))
             if not report.conforms:
                 reports[name] = report
         if reports:

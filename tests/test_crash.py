@@ -84,6 +84,7 @@ POINTS = [
     ("; writing", 0.05),
     ("; writing", 0.08),
     ("; writing", 0.11),
+    ("bulk-loaded", 0.0),                 # the new graph bulk-loaded, the commit not yet made
     (": committed", 0.0),                 # committed, the HTTP answer not yet sent
 ]
 

@@ -26,7 +26,7 @@ from rdflib.term import Node
 
 from graph.guard import ServiceRefused, check_services
 from graph.results import AskResult, GraphResult, QueryResult, Row, SelectResult
-from graph.store import sizes
+from graph.store import bulkwrite, sizes
 from graph.store.base import Store, StoreChanged, StoreError, StoreUnavailable
 from graph.store.lockfile import StoreLock
 from graph.store.terms import (
@@ -87,6 +87,8 @@ class EmbeddedStore(Store):
         """A read-only handle that sees every committed write, held under the shared lock."""
         if self._closed:
             raise StoreError("the store is closed")
+        if bulkwrite.pending(self.path):
+            self._recover_interrupted()
         with self._lock.shared() as generation:
             with self._mutex:
                 if self._handle is None or generation != self._generation:
@@ -95,8 +97,10 @@ class EmbeddedStore(Store):
                 handle = self._handle
             yield handle
 
-    def _write(self, action: Callable[[ox.Store], object], if_generation: str | None = None) -> None:
-        """Run ``action`` on the store opened read-write under the exclusive lock, then close it.
+    def _write(self, action: Callable[[ox.Store], object], if_generation: str | None = None) -> list[str]:
+        """Run ``action`` on the store opened read-write under the exclusive lock, then close it;
+        an interrupted bulk write is finished or undone first (graph.store.bulkwrite: the graphs
+        it rolled back are returned).
 
         The handle must be gone before the lock is released (readers then reopen), so no
         reference to it may outlive this call: not even in a traceback.
@@ -109,6 +113,7 @@ class EmbeddedStore(Store):
                 raise StoreChanged("another writer changed the store meanwhile; nothing was written")
             handle = _open(self.path, read_only=False)
             try:
+                rolled_back = bulkwrite.recover(handle, self.path)
                 action(handle)
                 handle.flush()
             except (OSError, SyntaxError, ValueError) as exc:
@@ -117,6 +122,20 @@ class EmbeddedStore(Store):
                 del handle  # pyoxigraph closes RocksDB when the last reference goes
         if failure:
             raise StoreError(failure)
+        return rolled_back
+
+    def _recover_interrupted(self) -> None:
+        """A bulk write that a crash interrupted (its intent is still there) finished or undone
+        before anything is read, since its new graphs may be half-written. Even a read-only store
+        does this: it restores a committed state and writes nothing new."""
+        with self._lock.exclusive():
+            if not bulkwrite.pending(self.path):
+                return  # a writer was at work, and has finished
+            handle = _open(self.path, read_only=False)
+            try:
+                bulkwrite.recover(handle, self.path)
+            finally:
+                del handle
 
     def identity(self) -> str | None:
         return str(self.path.resolve())
@@ -187,38 +206,55 @@ class EmbeddedStore(Store):
         """One SPARQL update, hence one RocksDB transaction, for all the graphs; then, under the
         same lock (so readers see both at once), the new sizes of the graphs written and of
         ``recount`` are recorded (graph.store.sizes)."""
-        bodies: list[tuple[ox.NamedNode, str | None]] = []
+        bodies: list[tuple[ox.NamedNode, str | None, int]] = []
         for name, graph in graphs.items():
             try:
                 iri = ox.NamedNode(name)  # validates the IRI
             except ValueError as exc:
                 raise StoreError(f"invalid graph name {name!r}, nothing was written: {exc}") from exc
-            bodies.append((iri, ntriples(graph) if graph is not None and len(graph) else None))
+            size = len(graph) if graph is not None else 0
+            bodies.append((iri, ntriples(graph) if size else None, size))
         names = sizes.recorded_names(graphs, recount)
         if not bodies and not then and not names:
             return
 
         def write(handle: ox.Store) -> None:
             parts: list[str] = [sizes.delete_data(_size_records(handle, names))]
-            for iri, body in bodies:
+            bulk: list[tuple[ox.NamedNode, str]] = []  # new graphs, bulk-loaded (graph.store.bulkwrite)
+            for iri, body, size in bodies:
+                exists = handle.contains_named_graph(iri)
+                if body and not exists and size >= bulkwrite.MIN_TRIPLES:
+                    bulk.append((iri, body))
+                    continue
                 # only a graph that exists is dropped: a DROP in the transaction, even of nothing,
                 # makes Oxigraph's INSERT DATA after it read through the pending writes (+60% at 1M)
-                if handle.contains_named_graph(iri):
+                if exists:
                     parts.append(f"DROP GRAPH <{iri.value}>")
                 if body:
                     parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
             parts.append(then)
+            token = bulkwrite.begin(handle, self.path, bulk) if bulk else None
+            if token:
+                parts.append(bulkwrite.marker_insert(token))  # committed with the rest, or not at all
             update = " ;\n".join(p for p in parts if p)
-            if update:
-                handle.update(update)
+            try:
+                if update:
+                    handle.update(update)
+            except BaseException:
+                if token:
+                    bulkwrite.abort(handle, self.path, token)
+                raise
+            if token:
+                bulkwrite.finish(handle, self.path, token, tuple(iri.value for iri, _ in bulk))
             _record_sizes(handle, names)
 
         self._write(write, if_generation)
 
     def recover(self) -> list[str]:
-        """Opening read-write replays RocksDB's log of a write that a crash interrupted."""
+        """Opening read-write replays RocksDB's log of a write that a crash interrupted, and an
+        interrupted bulk write is finished or undone; returns the graphs rolled back."""
         if not self.read_only:
-            self._write(lambda handle: None)
+            return self._write(lambda handle: None)
         return []
 
     def close(self) -> None:

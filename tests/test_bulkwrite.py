@@ -1,0 +1,161 @@
+"""New graphs are bulk-loaded, all or nothing: each state a crash can leave is finished or undone
+before anything is read (graph.store.bulkwrite)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import BNode, Graph, Literal, URIRef
+
+from graph.store import StoreError
+from graph.store import bulkwrite as bw
+from graph.store.embedded import EmbeddedStore
+from graph.store.sizes import SIZES_GRAPH
+
+OLD = "https://example.org/graph/old"
+NEW = "https://example.org/graph/new"
+NEW2 = "https://example.org/graph/new2"
+P = URIRef("https://example.org/p")
+N = bw.MIN_TRIPLES + 50
+
+
+def _big(prefix: str, n: int = N) -> Graph:
+    g = Graph()
+    for i in range(n):
+        g.add((URIRef(f"https://example.org/{prefix}/{i}"), P, Literal(f"{prefix} {i}")))
+    return g
+
+
+def _quads(path: Path) -> set[str]:
+    handle = ox.Store.read_only(str(path))
+    try:
+        return {str(q) for q in handle}
+    finally:
+        del handle
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The graphs each bulk write loaded: the tests below would pass on the transactional path too."""
+    calls: list[list[str]] = []
+    begin = bw.begin
+
+    def recorded(handle: ox.Store, directory: Path, bodies: list) -> str:
+        calls.append([iri.value for iri, _ in bodies])
+        return begin(handle, directory, bodies)
+
+    monkeypatch.setattr(bw, "begin", recorded)
+    return calls
+
+
+def test_a_big_new_graph_is_bulk_loaded_with_the_rest_of_its_write(tmp_path: Path, spy: list) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({OLD: _big("old", 10)})
+    assert spy == []  # small, and existing graphs: in the transaction
+    then = f"INSERT DATA {{ GRAPH <{OLD}> {{ <https://example.org/then> <{P}> 'then' }} }}"
+    store.replace_graphs({NEW: _big("new"), NEW2: _big("new2", 20)}, then=then, recount=[OLD])
+    assert spy == [[NEW]]
+    assert set(store.get_graph(NEW)) == set(_big("new")) and len(store.get_graph(NEW2)) == 20
+    assert len(store.get_graph(OLD)) == 11
+    assert not bw.pending(store.path)
+    # no marker left; the sizes recorded like any write's
+    records = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{SIZES_GRAPH}> {{ ?s ?p ?o }} }}")
+    assert {(str(r["s"]), str(r["o"])) for r in records.rows} == {(OLD, "11"), (NEW, str(N)), (NEW2, "20")}
+    # replacing it again goes through the transaction (it exists now)
+    store.replace_graphs({NEW: _big("newer")})
+    assert spy == [[NEW]] and set(store.get_graph(NEW)) == set(_big("newer"))
+    store.close()
+
+
+def test_blank_nodes_of_two_bulk_loads_stay_apart(tmp_path: Path, spy: list) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    for name in (NEW, NEW2):
+        g = _big(name.rsplit("/", 1)[-1])
+        g.add((BNode("b0"), P, Literal("a blank node")))
+        store.replace_graphs({name: g})
+    assert len(spy) == 2
+    rows = store.query(f"SELECT DISTINCT ?b WHERE {{ ?b <{P}> 'a blank node' }}").rows  # type: ignore[union-attr]
+    assert len(rows) == 2
+    store.close()
+
+
+def test_a_failed_commit_after_the_bulk_load_writes_nothing(tmp_path: Path, spy: list) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({OLD: _big("old", 10)})
+    before = _quads(store.path)
+    with pytest.raises(StoreError, match="nothing was written"):
+        store.replace_graphs({NEW: _big("new")}, then="INSERT DATA { this is not SPARQL }")
+    assert spy == [[NEW]]
+    assert _quads(store.path) == before and store.named_graphs() == [OLD]
+    assert not bw.pending(store.path)
+    store.close()
+
+
+def _crashed(path: Path, phase: str, *, loaded: int, marker: bool) -> str:
+    """A store as a crash during a bulk write of NEW leaves it: the intent, ``loaded`` triples of
+    NEW, and the commit marker if the commit had happened."""
+    token = "0123456789abcdef0123456789abcdef"
+    (path / bw.INTENT_NAME).write_text(json.dumps({"token": token, "graphs": [NEW], "phase": phase}))
+    handle = ox.Store(str(path))
+    body = "\n".join(f"<https://example.org/new/{i}> <{P}> \"new {i}\" ." for i in range(loaded))
+    handle.bulk_load(body.encode(), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(NEW))
+    if marker:
+        handle.update(bw.marker_insert(token))
+    handle.flush()
+    del handle
+    return token
+
+
+def _store_with_old(path: Path) -> set[str]:
+    store = EmbeddedStore(path)
+    store.replace_graphs({OLD: _big("old", 10)})
+    store.close()
+    return _quads(path)
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_an_uncommitted_bulk_write_is_undone_before_anything_is_read(tmp_path: Path, read_only: bool) -> None:
+    path = tmp_path / "s"
+    before = _store_with_old(path)
+    _crashed(path, "loading", loaded=300, marker=False)  # killed in the middle of the bulk load
+    store = EmbeddedStore(path, read_only=read_only)  # a query worker's store is read-only
+    assert store.named_graphs() == [OLD]
+    assert _quads(path) == before
+    assert not bw.pending(path)
+    store.close()
+
+
+def test_a_crash_after_the_commit_keeps_the_write(tmp_path: Path) -> None:
+    for phase in ("loading", "committed"):  # killed before or after the intent said so
+        path = tmp_path / phase
+        before = _store_with_old(path)
+        token = _crashed(path, phase, loaded=N, marker=True)
+        store = EmbeddedStore(path)
+        count = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{NEW}> {{ ?s ?p ?o }} }}")
+        assert int(count.rows[0]["n"]) == N  # type: ignore[union-attr, arg-type]
+        assert not bw.pending(path)
+        assert all(token not in q for q in _quads(path))  # the marker is gone
+        assert before < _quads(path)
+        store.close()
+
+
+def test_recover_reports_what_it_rolled_back(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    before = _store_with_old(path)
+    copy = tmp_path / "copy"
+    _crashed(path, "loading", loaded=5, marker=False)
+    shutil.copytree(path, copy)
+    store = EmbeddedStore(path)
+    assert store.recover() == [NEW]
+    assert store.recover() == []
+    store.close()
+    # a writer that comes first undoes it too, then writes
+    other = EmbeddedStore(copy)
+    other.replace_graphs({NEW2: _big("new2", 3)})
+    assert other.named_graphs() == sorted([OLD, NEW2])
+    assert before < _quads(copy)
+    other.close()
