@@ -177,3 +177,28 @@ def test_init_is_idempotent(importer: Importer, store: EmbeddedStore) -> None:
     outcomes = importer.init_bundled()
     assert {o.status for o in outcomes} == {"unchanged"}
     assert quads_of(store) == before
+
+
+def test_the_mapped_graph_counts_its_triples_as_it_holds_them() -> None:
+    """The CSV mapping's graph (graph.mapping.memory) keeps a count beside rdflib's indexes; it
+    agrees with the triples it holds through duplicates, removals and patterns, and so with the
+    mapping's own output."""
+    from rdflib import Literal, URIRef
+
+    from graph.mapping.memory import import_graph
+    from graph.mapping.survey_csv import map_survey_csv
+    from graph.namespaces import DataIRIs
+
+    g = import_graph()
+    s, p = URIRef("https://example.org/s"), URIRef("https://example.org/p")
+    for value in ("a", "b", "a", "c"):
+        g.add((s, p, Literal(value)))
+    g.add((p, p, s))
+    assert len(g) == len(list(g)) == 4
+    g.remove((None, None, Literal("a")))
+    g.remove((s, p, Literal("nothing")))
+    assert len(g) == len(list(g)) == 3
+    g.remove((s, None, None))
+    assert len(g) == len(list(g)) == 1 and set(g) == {(p, p, s)}
+    mapped = map_survey_csv(EXAMPLE.read_bytes(), DataIRIs("https://w3id.org/clusterkg/data/")).graph
+    assert len(mapped) == len(set(mapped)) > 100
