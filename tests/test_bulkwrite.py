@@ -159,3 +159,16 @@ def test_recover_reports_what_it_rolled_back(tmp_path: Path) -> None:
     assert other.named_graphs() == sorted([OLD, NEW2])
     assert before < _quads(copy)
     other.close()
+
+
+def test_a_graph_small_beside_the_store_stays_in_the_transaction(tmp_path: Path, spy: list) -> None:
+    """A bulk load is followed by a compaction of the whole store, worth it only for a graph of an
+    eighth of the store or more (bulkwrite.worth_it)."""
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({OLD: _big("old", 9 * N)})
+    assert spy == [[OLD]]  # the first load: bulk
+    store.replace_graphs({NEW: _big("new")})  # ~1/10 of the store
+    assert spy == [[OLD]] and len(store.get_graph(NEW)) == N
+    store.replace_graphs({NEW2: _big("new2", 2 * N)})  # ~1/5
+    assert spy == [[OLD], [NEW2]] and len(store.get_graph(NEW2)) == 2 * N
+    store.close()

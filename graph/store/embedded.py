@@ -223,7 +223,7 @@ class EmbeddedStore(Store):
             bulk: list[tuple[ox.NamedNode, str]] = []  # new graphs, bulk-loaded (graph.store.bulkwrite)
             for iri, body, size in bodies:
                 exists = handle.contains_named_graph(iri)
-                if body and not exists and size >= bulkwrite.MIN_TRIPLES:
+                if body and not exists and bulkwrite.worth_it(handle, size):
                     bulk.append((iri, body))
                     continue
                 # only a graph that exists is dropped: a DROP in the transaction, even of nothing,
@@ -247,6 +247,8 @@ class EmbeddedStore(Store):
             if token:
                 bulkwrite.finish(handle, self.path, token, tuple(iri.value for iri, _ in bulk))
             _record_sizes(handle, names)
+            if token:
+                bulkwrite.compact(handle)
 
         self._write(write, if_generation)
 
