@@ -142,7 +142,10 @@ def validate_graph(data: Graph, origins: Origins | None = None, *, context: Grap
     return start_validation(data, origins, context=context).report()
 
 
-_core_checks: ThreadPoolExecutor | None = None
+@cache
+def _core_checks() -> ThreadPoolExecutor:
+    """The threads the core constraints are checked in (two: two imports may validate at once)."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="clusterkg-shacl")
 
 
 def start_validation(data: Graph, origins: Origins | None = None, *,
@@ -162,12 +165,9 @@ def start_validation(data: Graph, origins: Origins | None = None, *,
     xsd:nonNegativeInteger and the other integer types as xsd:integer, so sh:datatype would see
     the wrong type; pyshacl-turbo's parser keeps the datatype as written.)
     """
-    global _core_checks
     text = ntriples(data) + (ntriples(context) if context is not None else "") + _terminology_ntriples()
-    if _core_checks is None:
-        _core_checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clusterkg-shacl")
-    core = _core_checks.submit(_compiled_core_shapes().validate, _text_input(text), inference="none",
-                               abort_on_first=False, allow_warnings=False)
+    core = _core_checks().submit(_compiled_core_shapes().validate, _text_input(text), inference="none",
+                                 abort_on_first=False, allow_warnings=False)
     found = list(evaluate_sparql_constraints(memory_store_of(text), shapes_graph()))
     return PendingValidation(core, found, origins or {})
 

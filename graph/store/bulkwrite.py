@@ -23,13 +23,13 @@ lock (readers wait; none sees a write in progress):
 4. the intent says "committed", the marker is deleted, the intent is removed;
 5. the store is compacted (:func:`compact`).
 
-A failure in 2 or 3 drops the new graphs again before the error is raised. A crash anywhere leaves
-the intent behind; the next reader or writer of the store finds it, under the exclusive lock, and
-:func:`recover` either rolls the write back (the marker is missing: the new graphs are dropped,
-which restores the store as it was, since they did not exist) or forward (the marker or the
-"committed" phase is there: only the bookkeeping is finished). ``tests/test_bulkwrite.py`` builds
-each crash state from real files and checks both directions; ``tests/test_crash.py`` kills a
-serving process during imports.
+A failure in 2 or 3 drops the new graphs again before the error is raised. A crash before 4 ends
+leaves the intent behind (a crash in 5 is RocksDB's to recover); the next reader or writer of the
+store finds it, under the exclusive lock, and :func:`recover` either rolls the write back (the
+marker is missing: the new graphs are dropped, which restores the store as it was, since they did
+not exist) or forward (the marker or the "committed" phase is there: only the bookkeeping is
+finished). ``tests/test_bulkwrite.py`` builds each crash state from real files and checks both
+directions; ``tests/test_crash.py`` kills a serving process during imports.
 """
 
 from __future__ import annotations
