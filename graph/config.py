@@ -41,7 +41,7 @@ class Settings:
     # limits of the service's queries (see graph/store/sandbox.py and docs/security.md)
     query_timeout: float = 5.0  # seconds; a query still running then is stopped
     query_workers: int = 2  # processes that run queries (embedded store); 0 runs them in-process, unbounded
-    query_memory_mb: int = 2048  # address space of a query worker
+    query_memory_mb: int = 2048  # memory a query worker may write to (RLIMIT_DATA)
     max_query_length: int = 100_000  # characters of a /sparql query
     max_upload_mb: int = 32  # size of any request body: uploads, graph-store writes, queries
     result_cache_rows: int = 200_000  # rows of query results the service keeps until the next write; 0: none

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from graph.config import Settings
+from graph.queries import load_queries
 from graph.store import QueryAborted, QueryTimeout, StoreBusy
 from graph.store.embedded import EmbeddedStore
 from graph.store.sandbox import Limits, SandboxedStore
@@ -55,13 +56,16 @@ def limited_server(template_store: Path, tmp_path_factory: pytest.TempPathFactor
 def test_a_runaway_query_is_stopped_while_others_are_answered(limited_server: engines.ServeProcess) -> None:
     base = limited_server.url
     others: list[tuple[int, float]] = []
+    refused: list[tuple[str, int, bytes]] = []
     stop = threading.Event()
 
     def client(path: str) -> None:
         while not stop.is_set():
             started = time.monotonic()
-            status, _, _ = _get(base + path)
+            status, _, body = _get(base + path)
             others.append((status, time.monotonic() - started))
+            if status != 200:
+                refused.append((path, status, body[:300]))
 
     threads = [threading.Thread(target=client, args=(p,)) for p in (LIGHT, "/clusters", LIGHT)]
     for t in threads:
@@ -78,7 +82,7 @@ def test_a_runaway_query_is_stopped_while_others_are_answered(limited_server: en
     answer = json.loads(body)
     assert answer["limit"] == "timeout" and "stopped after 2 s" in answer["error"]
     assert 1.9 <= elapsed < 6, elapsed
-    assert len(others) >= 10 and all(code == 200 for code, _ in others), others[:5]
+    assert len(others) >= 10 and not refused, refused[:3]
     # nobody waited for the runaway: each answer came well within the runaway's lifetime
     assert max(seconds for _, seconds in others) < 1.9, sorted(s for _, s in others)[-3:]
     # and the service goes on with a fresh worker
@@ -92,6 +96,29 @@ def test_a_memory_hog_dies_alone(limited_server: engines.ServeProcess) -> None:
     assert json.loads(body)["limit"] in ("memory", "timeout")  # whichever limit it reaches first
     for _ in range(4):  # both workers are back
         assert _get(base + LIGHT)[0] == 200
+
+
+def test_the_memory_limit_counts_memory_used_not_address_space_reserved(template_store: Path) -> None:
+    """A worker answering a light query reserves ~0.6 GB of address space (glibc's 64 MB per
+    malloc arena, thread stacks, the store's mapped files) while writing to ~0.1 GB: under an
+    address-space limit of 450 MB every saved query aborted, and at 1 GB a loaded machine made
+    light queries abort now and then (RocksDB could not start a thread). The limit is on memory
+    written to: at 256 MB every saved query is answered, and a memory hog still dies of it."""
+    inner = EmbeddedStore(template_store, read_only=True)
+    store = SandboxedStore(inner, Limits(timeout=30, memory_mb=256, workers=1))
+    try:
+        answered = 0
+        for query in load_queries().values():
+            if all(p.type != "endpoint" for p in query.params):  # federated: no endpoint here
+                store.query(query.bind(inner, {}))
+                answered += 1
+        assert answered >= 15
+        with pytest.raises(QueryAborted, match="256 MB"):
+            store.query(MEMORY_HOG)
+        assert store.query("ASK { ?s ?p ?o }").value is True  # type: ignore[union-attr]
+    finally:
+        store.close()
+        inner.close()
 
 
 def test_several_runaways_at_once_leave_the_service_standing(limited_server: engines.ServeProcess) -> None:

@@ -8,8 +8,13 @@ Each worker:
 
 - opens the store read-only (see :mod:`graph.store.lockfile`), so it sees every committed write
   and a kill never touches the data;
-- runs under an address-space limit (``RLIMIT_AS``), so a query that would eat the machine's
-  memory (an ``ORDER BY`` over everything) dies alone;
+- runs under a limit on the memory it can write to (``RLIMIT_DATA``: heap, anonymous mappings,
+  thread stacks), so a query that would eat the machine's memory (an ``ORDER BY`` over
+  everything) dies alone. Not ``RLIMIT_AS``: that counts address space merely reserved (glibc
+  reserves 64 MB per malloc arena, i.e. per thread that allocates, plus the read-only mappings
+  of the store's files), which is ~0.5-0.6 GB for a worker answering a light query, varies with
+  how many engine threads ran at once, and under load made light queries abort at 1 GB
+  (``std::system_error`` when RocksDB could not start a thread);
 - when no ``SERVICE`` endpoint is allowed, leaves the network: it moves into its own (empty)
   network namespace, so even a query that slipped past the SERVICE check could not reach out.
   Where the kernel refuses unprivileged namespaces this is skipped (and logged); the lexical
@@ -74,7 +79,7 @@ def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
         _leave_network()
     if memory_mb:
         limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     store: EmbeddedStore | None = None
     while True:
         try:
