@@ -153,34 +153,15 @@ class RemoteStore(Store):
         form = query_form(sparql)
         if form is None:
             raise StoreError("SPARQL syntax error: only SELECT, ASK, CONSTRUCT and DESCRIBE queries are run here")
-        wrapper = self._wrapper(self.endpoint)
-        if self.query_timeout_s:
-            wrapper.setTimeout(max(1, math.ceil(self.query_timeout_s)))  # SPARQLWrapper takes whole seconds
-        wrapper.setQuery(sparql)
-        # SPARQLWrapper guesses the form by searching the text for keywords, and takes "download"
-        # in a comment or an IRI for LOAD: we know the form, so we say it.
-        wrapper.queryType = form
         if form in ("CONSTRUCT", "DESCRIBE"):
-            # SPARQLWrapper also sends format=... parameters, which Virtuoso obeys over Accept
-            wrapper.setReturnFormat(TURTLE)
-            wrapper.addCustomHttpHeader("Accept", self.dialect.graph_accept)
-            raw = self._run(wrapper)
-            graph = Graph()
-            text = raw.decode("utf-8")
-            try:
-                graph.parse(data=text, format="turtle")  # N-Triples is Turtle too
-            except Exception:
-                try:
-                    graph.parse(data=text, format="nt")
-                except Exception as exc:
-                    raise StoreError(f"the engine returned a graph that cannot be parsed: {_first_line(str(exc))}") \
-                        from exc
+            graph = self._construct(sparql, form, Graph())
             if max_rows is not None and len(graph) > max_rows:
                 kept = Graph()
                 for triple in list(graph)[:max_rows]:
                     kept.add(triple)
                 return GraphResult(kept, truncated=True)
             return GraphResult(graph)
+        wrapper = self._query_wrapper(sparql, form)
         wrapper.setReturnFormat(JSON)
         wrapper.addCustomHttpHeader("Accept", "application/sparql-results+json")
         raw = self._run(wrapper)
@@ -199,6 +180,34 @@ class RemoteStore(Store):
         if max_rows is not None and len(rows) > max_rows:
             return SelectResult(variables, rows[:max_rows], truncated=True)
         return SelectResult(variables, rows)
+
+    def _query_wrapper(self, sparql: str, form: str) -> SPARQLWrapper:
+        wrapper = self._wrapper(self.endpoint)
+        if self.query_timeout_s:
+            wrapper.setTimeout(max(1, math.ceil(self.query_timeout_s)))  # SPARQLWrapper takes whole seconds
+        wrapper.setQuery(sparql)
+        # SPARQLWrapper guesses the form by searching the text for keywords, and takes "download"
+        # in a comment or an IRI for LOAD: we know the form, so we say it.
+        wrapper.queryType = form
+        return wrapper
+
+    def _construct(self, sparql: str, form: str, into: Graph) -> Graph:
+        """The triples of a CONSTRUCT or DESCRIBE, parsed straight into ``into`` (a graph of a
+        dataset, say: each triple is added once, not copied from graph to graph)."""
+        wrapper = self._query_wrapper(sparql, form)
+        # SPARQLWrapper also sends format=... parameters, which Virtuoso obeys over Accept
+        wrapper.setReturnFormat(TURTLE)
+        wrapper.addCustomHttpHeader("Accept", self.dialect.graph_accept)
+        text = self._run(wrapper).decode("utf-8")
+        try:
+            into.parse(data=text, format="turtle")  # N-Triples is Turtle too
+        except Exception:
+            try:
+                into.parse(data=text, format="nt")
+            except Exception as exc:
+                raise StoreError(f"the engine returned a graph that cannot be parsed: {_first_line(str(exc))}") \
+                    from exc
+        return into
 
     def _run(self, wrapper: SPARQLWrapper) -> bytes:
         try:
@@ -221,24 +230,20 @@ class RemoteStore(Store):
             raise StoreUnavailable(f"the SPARQL engine at {self.endpoint} cannot be reached: {_reason(exc)}") from exc
 
     def named_graphs(self) -> list[str]:
-        rows = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
+        # GROUP BY, not DISTINCT: the same answer, but Virtuoso takes ~2 s over DISTINCT (its own
+        # graphs included) and ~3 ms over GROUP BY; Oxigraph is as fast either way
+        rows = self._select("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g").rows
         names = {str(r["g"]) for r in rows if isinstance(r.get("g"), URIRef)}
         hidden = (*self.dialect.system_graph_prefixes, STAGING, sizes.SIZES_GRAPH)
         return sorted(n for n in names if not n.startswith(hidden))
 
     def get_graph(self, name: str) -> Graph:
-        result = self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {URIRef(name).n3()} {{ ?s ?p ?o }} }}")
-        assert isinstance(result, GraphResult)
-        graph = Graph(identifier=URIRef(name))
-        graph += result.graph
-        return graph
+        return self._construct(_graph_query(name), "CONSTRUCT", Graph(identifier=URIRef(name)))
 
     def dataset(self) -> Dataset:
         ds = Dataset()
         for name in self.named_graphs():
-            target = ds.graph(URIRef(name))
-            for triple in self.get_graph(name):
-                target.add(triple)
+            self._construct(_graph_query(name), "CONSTRUCT", ds.graph(URIRef(name)))
         return ds
 
     # -- writes -----------------------------------------------------------------------------------------
@@ -340,8 +345,8 @@ class RemoteStore(Store):
 
     def recover(self) -> list[str]:
         """Drop staging graphs left by an interrupted write (run by `clusterkg init` and `serve`)."""
-        rows = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER STRSTARTS(STR(?g), "
-                            f"\"{STAGING}\") }}").rows
+        rows = self._select("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER STRSTARTS(STR(?g), "
+                            f"\"{STAGING}\") }} GROUP BY ?g").rows  # GROUP BY: see named_graphs
         names = [str(r["g"]) for r in rows]
         if names:
             self._update(" ;\n".join(f"DROP SILENT GRAPH <{n}>" for n in names))
@@ -375,3 +380,7 @@ def _first_line(text: str, limit: int = 240) -> str:
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or exc
     return _first_line(str(reason))
+
+
+def _graph_query(name: str) -> str:
+    return f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {URIRef(name).n3()} {{ ?s ?p ?o }} }}"
