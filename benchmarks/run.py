@@ -141,14 +141,13 @@ def _time_interleaved(ours, raw, repeats: int, warmup: int = 2, budget_s: float 
         except QueryTimeout:
             return None
 
-    first = (our_once(), raw())
+    first = (our_once(), raw())  # the first runs warm up, as in _time
     if first[0] is None or first[1] is None:
-        alone = [None, None]
-        for side, (seconds, action) in enumerate(zip(first, (our_once, raw), strict=True)):
-            if seconds is not None:
-                samples = [seconds] + [t for t in (action() for _ in range(max(0, repeats - 1))) if t is not None]
-                alone[side] = _stats(samples)
-        return (alone[0] or {"capped_s": budget_s}), (alone[1] or {"capped_s": budget_s})
+        alone: list[dict] = []
+        for seconds, action in zip(first, (our_once, raw), strict=True):
+            timed = [t for t in (action() for _ in range(repeats)) if t is not None] if seconds is not None else []
+            alone.append(_stats(timed) if timed else {"capped_s": budget_s})
+        return alone[0], alone[1]
     slowest = max(first)
     if slowest * 2 * (warmup + repeats) <= budget_s:
         for _ in range(warmup - 1):
