@@ -221,6 +221,39 @@ def test_broken_query_files_are_reported_at_load(tmp_path: Path) -> None:
         load_queries(tmp_path)
 
 
+def test_checking_the_syntax_at_load_evaluates_nothing(tmp_path: Path) -> None:
+    """The load parses each query; it must not run one (a SERVICE call would go out at start-up)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    calls: list[object] = []
+
+    def answer() -> None:  # a call is recorded and hung up on, so that a regression fails fast
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            calls.append(conn)
+            conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    (tmp_path / "remote.rq").write_text(
+        f"#+ summary: remote\nSELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}\n")
+    (tmp_path / "ask.rq").write_text(
+        f"#+ summary: ask remote\nASK {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}\n")
+    assert set(load_queries(tmp_path)) == {"remote", "ask"}
+    listener.close()
+    assert calls == []
+    (tmp_path / "ask.rq").write_text("#+ summary: ask remote\nASK { SERVICE <urn:x> { ?s ?p } }\n")
+    with pytest.raises(QueryFileError, match="ask.rq: SPARQL syntax error"):
+        load_queries(tmp_path)
+
+
 # -- the other saved queries ----------------------------------------------------------------------
 def test_every_saved_query_has_a_test(queries: dict[str, SavedQuery]) -> None:
     source = Path(__file__).read_text() + Path(__file__).with_name("test_linking.py").read_text()
