@@ -71,6 +71,7 @@ class EmbeddedStore(Store):
         self._mutex = threading.Lock()
         self._closed = False
         self._lock = StoreLock(self.path)
+        self._identity = str(self.path.resolve())  # asked on every request (the caches' keys)
         if read_only:
             if not (self.path / "CURRENT").exists():
                 raise StoreUnavailable(f"no store at {self.path} (run `clusterkg init` first)")
@@ -138,7 +139,7 @@ class EmbeddedStore(Store):
                 del handle
 
     def identity(self) -> str | None:
-        return str(self.path.resolve())
+        return self._identity
 
     def generation(self) -> str | None:
         """The lock file's write generation (graph.store.lockfile): new after every write."""
