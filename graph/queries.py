@@ -11,6 +11,7 @@ placed at the start of the WHERE group. User text is never pasted into the query
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -194,14 +195,31 @@ def _cache_key(store: Store, param: Param) -> tuple[str, str, str] | None:
     return (identity, generation, _members_query(param)[2]) if identity and generation else None
 
 
+_COMPUTING = threading.Lock()
+_KEY_LOCKS: dict[tuple[int, tuple[str, str, str]], threading.Lock] = {}
+
+
 def _cached(cache: dict[tuple[str, str, str], T], key: tuple[str, str, str] | None, compute: Callable[[], T]) -> T:
+    """``cache[key]``, computed once: the service's threads that miss the same key together (the
+    first requests after a start or a write) wait for one computation instead of each running the
+    members query (eight at once held both query workers for the first burst of requests)."""
     if key is None:
         return compute()
-    if key not in cache:
-        if len(cache) > 64:
-            cache.clear()
-        cache[key] = compute()
-    return cache[key]
+    found = cache.get(key)
+    if found is not None:
+        return found
+    with _COMPUTING:
+        lock = _KEY_LOCKS.setdefault((id(cache), key), threading.Lock())
+    with lock:
+        found = cache.get(key)
+        if found is None:
+            found = compute()
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = found
+    with _COMPUTING:
+        _KEY_LOCKS.pop((id(cache), key), None)
+    return found
 
 
 def _member_rows(store: Store, param: Param) -> list[dict]:

@@ -501,3 +501,40 @@ def test_parameter_names_resolve_to_what_the_store_holds_now(store, settings, qu
     Importer(store, settings).import_file(example)
     result = queries["cluster-profile"].run(store, {"cluster": ["Example Cluster North"]})
     assert isinstance(result, SelectResult) and result.rows
+
+
+def test_threads_missing_the_members_cache_together_run_its_query_once(store_path: Path) -> None:
+    """The first requests after a start or a write all need the members of a parameter's class:
+    one computes them, the others wait for it, instead of each running the query."""
+    import threading
+    import time
+
+    from graph.store.base import StoreWrapper
+
+    class Counting(StoreWrapper):
+        members = 0
+
+        def query(self, sparql, bindings=None, *, max_rows=None):
+            if sparql.startswith("#+ summary: Members of"):
+                Counting.members += 1
+                time.sleep(0.2)  # a slow members query: the others arrive while it runs
+            return super().query(sparql, bindings, max_rows=max_rows)
+
+    inner = EmbeddedStore(store_path)
+    store = Counting(inner)
+    query = load_queries()["cluster-details"]
+    start = threading.Barrier(8)
+    texts: list[str] = []
+
+    def request() -> None:
+        start.wait()
+        texts.append(query.bind(store, {"cluster": ["healthturku"]}))
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    inner.close()
+    assert len(texts) == 8 and len(set(texts)) == 1 and "healthturku>" in texts[0]
+    assert Counting.members == 1
