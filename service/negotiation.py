@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Request, Response
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from graph.namespaces import PREFIXES
 from graph.results import (
@@ -44,12 +48,22 @@ def choose(request: Request, offered: list[str], default: str) -> str:
         if wanted in offered:
             return wanted
         raise NotAcceptable(offered)
-    if not request.accept_mimetypes or request.accept_mimetypes.best in ("*/*", None):
-        return default
-    best = request.accept_mimetypes.best_match(offered)
+    accept = request.headers.get("Accept", "")
+    negotiate = _best if len(accept) <= 500 else _best.__wrapped__  # a long header is not kept
+    best = negotiate(accept, tuple(offered), default)
     if best is None:
         raise NotAcceptable(offered)
     return best
+
+
+@lru_cache(maxsize=512)
+def _best(accept: str, offered: tuple[str, ...], default: str) -> str | None:
+    """The negotiation for one Accept header, kept: clients send the same few headers over and
+    over, and parsing one and matching it took ~7% of the service's time under load."""
+    accepted = parse_accept_header(accept, MIMEAccept)
+    if not accepted or accepted.best in ("*/*", None):
+        return default
+    return accepted.best_match(offered)
 
 
 def render_result(result: QueryResult, request: Request) -> Response:

@@ -91,6 +91,23 @@ def test_errors_are_json_and_name_the_problem(client) -> None:
     assert unknown.status_code == 400 and "colour" in unknown.get_json()["error"]
 
 
+def test_the_accept_header_is_honoured_with_its_weights_every_time(client) -> None:
+    """Negotiation is kept per Accept header: the same header must keep getting the same type,
+    different weights a different one, and a header too long to be kept is still negotiated."""
+    path = "/api/queries/option-counts?question=8"
+    cases = [("text/csv;q=0.9, application/sparql-results+json;q=0.5", "text/csv"),
+             ("text/csv;q=0.5, application/sparql-results+json;q=0.9", "application/sparql-results+json"),
+             ("text/tab-separated-values", "text/tab-separated-values"),
+             ("*/*", "application/sparql-results+json"),
+             ("application/x-nothing;q=1, " * 40 + "text/csv;q=0.1", "text/csv")]
+    for _ in range(2):
+        for accept, expected in cases:
+            response = client.get(path, headers={"Accept": accept})
+            assert response.status_code == 200 and response.mimetype == expected, accept
+    assert client.get(path, headers={"Accept": "image/png, image/gif;q=0.5"}).status_code == 406
+    assert client.get(path + "&format=csv", headers={"Accept": "application/json"}).mimetype == "text/csv"
+
+
 @pytest.mark.parametrize("value", ['x" } ; DROP ALL ; #', "} DROP ALL {", "http://example.org/a>", "http://a b/>"])
 def test_injection_over_http_is_refused(client, shared_store: EmbeddedStore, value: str) -> None:
     before = len(shared_store.named_graphs())
