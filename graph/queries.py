@@ -210,15 +210,17 @@ def _cached(cache: dict[tuple[str, str, str], T], key: tuple[str, str, str] | No
         return found
     with _COMPUTING:
         lock = _KEY_LOCKS.setdefault((id(cache), key), threading.Lock())
-    with lock:
-        found = cache.get(key)
-        if found is None:
-            found = compute()
-            if len(cache) > 64:
-                cache.clear()
-            cache[key] = found
-    with _COMPUTING:
-        _KEY_LOCKS.pop((id(cache), key), None)
+    try:
+        with lock:
+            found = cache.get(key)
+            if found is None:
+                found = compute()
+                if len(cache) > 64:
+                    cache.clear()
+                cache[key] = found
+    finally:
+        with _COMPUTING:
+            _KEY_LOCKS.pop((id(cache), key), None)
     return found
 
 
