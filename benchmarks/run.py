@@ -352,18 +352,16 @@ def time_http(store_path: Path, repeats: int, workdir: Path, cap_s: float, round
         for name, query in load_queries().items():
             if query.params and any(p.type == "endpoint" for p in query.params):
                 continue
-            text = query.bind(plain, {})
-
             def over_http(name=name) -> None:
                 _get(port, f"/api/queries/{name}")
 
-            def raw_once(text=text) -> float | None:
-                return engine_child.run(text, cap_s)
+            def raw_once(query=query) -> float | None:
+                return engine_child.run(query.bind(plain, {}), cap_s)
 
             try:
                 out["api"][name], out["api_raw"][name] = _time_interleaved(over_http, raw_once, repeats,
                                                                            budget_s=cap_s)
-            except Exception as exc:  # a failing request is a finding for the report, not a crash
+            except Exception as exc:  # a failing request (or a query that needs a value) is a finding
                 out["api"][name] = {"error": " ".join(str(exc).split())[:200]}
         seconds = 5.0 if repeats < 20 else 10.0
         for key, cached in (("light_rps", False), ("light_rps_cached", True)):
