@@ -143,16 +143,21 @@ def validate_graph(data: Graph, origins: Origins | None = None, *, context: Grap
 
 
 @cache
-def _core_checks() -> ThreadPoolExecutor:
-    """The threads the core constraints are checked in (two: two imports may validate at once)."""
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="clusterkg-shacl")
+def _checks() -> ThreadPoolExecutor:
+    """The threads the constraints are checked in (two checks an import; two imports may validate
+    at once)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="clusterkg-shacl")
+
+
+def _sparql_checks(text: str) -> list[SparqlResult]:
+    return list(evaluate_sparql_constraints(memory_store_of(text), shapes_graph()))
 
 
 def start_validation(data: Graph, origins: Origins | None = None, *,
                      context: Graph | None = None) -> PendingValidation:
-    """:func:`validate_graph` begun: the core constraints go on in a thread, the SPARQL-based ones
-    are checked now; ``data`` may change meanwhile (the importer adds the derived edges while the
-    core constraints are checked), the validation is of ``data`` as it was.
+    """:func:`validate_graph` begun: the core constraints and the SPARQL-based ones are checked in
+    two threads; ``data`` may change meanwhile (the importer adds the derived edges while they are
+    checked), the validation is of ``data`` as it was.
 
     ``data``, ``context`` and the terminology are written once as N-Triples text (the
     terminology's text made once per process), and both engines read that text: pyshacl-turbo (a
@@ -160,32 +165,33 @@ def start_validation(data: Graph, origins: Origins | None = None, *,
     see docs/performance.md) parses and checks it without holding the GIL (given the rdflib graph,
     it walked every triple in Python first: 0.5-0.7 s of a 117,000-triple import, and no thread
     could run meanwhile), and the SPARQL-based constraints run with one query each on an in-memory
-    pyoxigraph store loaded from it (graph.shacl_sparql). tests/test_shapes.py checks both against
-    plain pyshacl. (Not the core constraints on the pyoxigraph store too: Oxigraph stores
-    xsd:nonNegativeInteger and the other integer types as xsd:integer, so sh:datatype would see
-    the wrong type; pyshacl-turbo's parser keeps the datatype as written.)
+    pyoxigraph store loaded from it (graph.shacl_sparql), which Oxigraph also does without the GIL
+    (0.6-0.7 s of a 117,000-triple import, which ran before the derived edges were added until
+    session 11). tests/test_shapes.py checks both against plain pyshacl. (Not the core
+    constraints on the pyoxigraph store too: Oxigraph stores xsd:nonNegativeInteger and the other
+    integer types as xsd:integer, so sh:datatype would see the wrong type; pyshacl-turbo's parser
+    keeps the datatype as written.)
     """
     text = ntriples(data) + (ntriples(context) if context is not None else "") + _terminology_ntriples()
-    core = _core_checks().submit(_compiled_core_shapes().validate, _text_input(text), inference="none",
-                                 abort_on_first=False, allow_warnings=False)
-    found = list(evaluate_sparql_constraints(memory_store_of(text), shapes_graph()))
-    return PendingValidation(core, found, origins or {})
+    core = _checks().submit(_compiled_core_shapes().validate, _text_input(text), inference="none",
+                            abort_on_first=False, allow_warnings=False)
+    return PendingValidation(core, _checks().submit(_sparql_checks, text), origins or {})
 
 
 @dataclass
 class PendingValidation:
-    """A validation whose core constraints are being checked in a thread."""
+    """A validation whose constraints are being checked in threads."""
 
     core: Future
-    found_by_sparql: list[SparqlResult]
+    sparql: Future  # of the list of SparqlResult
     origins: Origins
     _report: ValidationReport | None = None
 
     def report(self) -> ValidationReport:
-        """Wait for the core constraints; every violation, ordered by source row."""
+        """Wait for the checks; every violation, ordered by source row."""
         if self._report is None:
             _conforms, core_report, _text = self.core.result()
-            self._report = _report(self.found_by_sparql, core_report, self.origins)
+            self._report = _report(self.sparql.result(), core_report, self.origins)
         return self._report
 
 

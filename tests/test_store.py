@@ -218,3 +218,32 @@ def test_ntriples_writes_what_rdflib_writes() -> None:
     assert ntriples(g) == g.serialize(format="nt")
     with pytest.raises(Exception, match="valid"):  # an IRI rdflib refuses to write, refused the same way
         ntriples(Graph().add((URIRef("https://example.org/a b"), URIRef("https://example.org/p"), Literal("x"))))
+
+
+def test_an_import_graph_writes_the_same_rows_however_often_it_is_written() -> None:
+    """An import graph keeps the N-Triples it has written (graph.mapping.memory): the text after more
+    triples, or after some are removed, holds the same rows rdflib writes, each once."""
+    from graph.mapping.memory import import_graph
+    from graph.store.terms import ntriples
+
+    g = import_graph()
+
+    def rows() -> list[str]:
+        text = ntriples(g)
+        assert text.endswith("\n") or not text
+        return sorted(text.splitlines())
+
+    def rdflib_rows() -> list[str]:
+        return sorted(line for line in g.serialize(format="nt").splitlines() if line)
+
+    assert rows() == []
+    for i in range(5):
+        g.add((S, URIRef(f"https://example.org/p{i}"), Literal(f"value {i}", lang="en")))
+    assert rows() == rdflib_rows() and len(rows()) == 5
+    g.add((S, URIRef("https://example.org/p0"), Literal("value 0", lang="en")))  # already there
+    g.add((URIRef("https://example.org/t"), URIRef("https://example.org/p0"), S))
+    assert rows() == rows() == rdflib_rows() and len(rows()) == 6
+    g.remove((S, URIRef("https://example.org/p3"), None))
+    assert rows() == rdflib_rows() and len(rows()) == 5
+    g.add((S, URIRef("https://example.org/p3"), Literal("again")))
+    assert rows() == rdflib_rows() and len(rows()) == 6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -128,23 +129,38 @@ def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     raise TypeError(f"unsupported term {term!r}")
 
 
+class TermTexts(dict):
+    """The N-Triples text of each term written so far (see :func:`ntriples_rows`)."""
+
+    def text(self, term: Node) -> str:
+        # a literal is keyed with its language tag as written: rdflib holds "a"@EN equal to "a"@en
+        key = (term, term.language) if isinstance(term, Literal) else term
+        found = self.get(key)
+        if found is None:
+            found = self[key] = _nt_literal(term) if isinstance(term, Literal) else term.n3()
+        return found
+
+
 def ntriples(graph: Graph) -> str:
     """``graph.serialize(format="nt")``, the same text, row for row, ~25% faster (an import wave is
     serialised twice: for the SHACL-SPARQL store and for the write): each distinct term is
     formatted once, where rdflib checks and formats every occurrence, and the rows are joined once
     instead of encoded and written one by one. Most of what is left is rdflib's iteration of the
-    graph. IRIs are checked as rdflib checks them (``n3()`` refuses an invalid one)."""
-    written: dict[object, str] = {}
+    graph. IRIs are checked as rdflib checks them (``n3()`` refuses an invalid one).
 
-    def text(term: Node) -> str:
-        # a literal is keyed with its language tag as written: rdflib holds "a"@EN equal to "a"@en
-        key = (term, term.language) if isinstance(term, Literal) else term
-        found = written.get(key)
-        if found is None:
-            found = written[key] = _nt_literal(term) if isinstance(term, Literal) else term.n3()
-        return found
+    A graph whose store writes its own N-Triples (``store.ntriples()``: an import graph,
+    graph.mapping.memory) is left to it: the same rows, in the order they were added, and each
+    written once however often the graph is serialised."""
+    own = getattr(graph.store, "ntriples", None)
+    if own is not None:
+        return own()
+    return ntriples_rows(graph, TermTexts())
 
-    return "".join([f"{text(s)} {text(p)} {text(o)} .\n" for s, p, o in graph])
+
+def ntriples_rows(triples: Iterable[tuple[Node, Node, Node]], terms: TermTexts) -> str:
+    """The N-Triples rows of ``triples``, their terms' texts taken from, and kept in, ``terms``."""
+    text = terms.text
+    return "".join([f"{text(s)} {text(p)} {text(o)} .\n" for s, p, o in triples])
 
 
 def _nt_literal(literal: Literal) -> str:
