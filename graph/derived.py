@@ -19,7 +19,9 @@ Two kinds, both a function of the survey data and the vocabularies, never new fa
   cluster's options after the write (the summary's edges read just before the write, which is
   refused if another writer got in between, plus the change) and rewritten where they changed: a
   SPARQL count enumerates every cluster's pairs (half a million rows at 1,000 clusters), a set
-  intersection per pair of options does not.
+  intersection per pair of options does not. The maintenance works on terms as N-Triples text
+  (``Store.select_texts``), which it compares and writes as they are: tens of thousands of
+  rdflib terms a wave, compared in Python, cost it more than its own work.
   ``clusterkg init`` rebuilds the graph whole when it is missing or its ``ckg:derivationVersion``
   is not ``DERIVATION_VERSION``.
 """
@@ -31,11 +33,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, URIRef
+from rdflib.namespace import XSD
 from rdflib.term import Node
 
+from graph.mapping.memory import adder, pairs
 from graph.namespaces import CKG, RDF, SKOS, DataIRIs
-from graph.results import AskResult, SelectResult
+from graph.results import AskResult
 from graph.store import Store, StoreBusy, StoreChanged
 from graph.store.cache import bypassing
 from graph.vocab import terminology
@@ -45,8 +49,23 @@ _CHUNK = 400  # clusters per VALUES block of a read
 _ATTEMPTS = 5  # computations of the maintenance when other writers keep getting in first
 _INSERT_TRIPLES = 200  # triples per INSERT DATA operation
 DERIVATION_VERSION = "3"  # 2: option pairs; 3: option tallies; bump when the rules change, so that `init` rebuilds
-Options = dict[URIRef, set[URIRef]]  # cluster -> the options it chose
-Triple = tuple[Node, Node, Node]
+Text = str  # a term as N-Triples text: "<iri>", "\"5\"^^<...#integer>"
+Options = dict[Text, set[Text]]  # cluster -> the options it chose
+Triple = tuple[Text, Text, Text]
+
+
+def _iri(term: URIRef | str) -> Text:
+    return f"<{term}>"
+
+
+def _integer(n: int) -> Text:
+    return f'"{n}"^^<{XSD.integer}>'  # Oxigraph's form and rdflib's n3() of Literal(n)
+
+
+_TYPE, _OPTION_PAIR, _PAIRED, _CLUSTER_COUNT = _iri(RDF.type), _iri(CKG.OptionPair), _iri(CKG.pairedOption), \
+    _iri(CKG.clusterCount)
+_CHOSE_OPTION, _MATCHES_CONCEPT, _OPTION_COUNT, _CHOSEN_BY = _iri(CKG.choseOption), _iri(CKG.matchesConcept), \
+    _iri(CKG.optionCount), _iri(CKG.chosenByClusters)
 
 
 def summary_graph(iris: DataIRIs) -> str:
@@ -69,12 +88,12 @@ def _ancestors(concept: URIRef) -> frozenset[URIRef]:
 def add_matches(graph: Graph) -> int:
     """Add the ``ckg:matches`` edges of every answer in ``graph``; the number added."""
     before = len(graph)
-    edges = []
-    for prop in (CKG.option, CKG.otherTheme):
-        for answer, concept in graph.subject_objects(prop):
-            if isinstance(concept, URIRef):
-                edges.extend((answer, CKG.matches, match, graph) for match in _ancestors(concept))
-    graph.addN(edges)
+    edges = [(answer, CKG.matches, match) for prop in (CKG.option, CKG.otherTheme)
+             for answer, concept in pairs(graph, prop) if isinstance(concept, URIRef)
+             for match in _ancestors(concept)]
+    add = adder(graph)
+    for edge in edges:
+        add(edge)
     return len(graph) - before
 
 
@@ -82,39 +101,55 @@ def add_derived(graph: Graph) -> int:
     """Add the import-graph edges (``ckg:matches``, ``ckg:chose``) to ``graph``; the number added."""
     before = len(graph)
     add_matches(graph)
-    chose = [(response, CKG.chose, option, graph)
-             for response, answer in graph.subject_objects(CKG.hasAnswer)
-             for option in graph.objects(answer, CKG.option) if isinstance(option, URIRef)]
-    graph.addN(chose)
+    options_of: dict[Node, list[URIRef]] = defaultdict(list)
+    for answer, option in pairs(graph, CKG.option):
+        if isinstance(option, URIRef):
+            options_of[answer].append(option)
+    chose = [(response, CKG.chose, option)
+             for response, answer in pairs(graph, CKG.hasAnswer) for option in options_of.get(answer, ())]
+    add = adder(graph)
+    for edge in chose:
+        add(edge)
     return len(graph) - before
 
 
-def clusters_in(graph: Graph) -> set[URIRef]:
-    return {c for c in graph.objects(None, CKG.respondingCluster) if isinstance(c, URIRef)}
+def clusters_in(graph: Graph) -> set[Text]:
+    return {_iri(c) for c in graph.objects(None, CKG.respondingCluster) if isinstance(c, URIRef)}
+
+
+@cache
+def _ancestor_texts(concept: Text) -> frozenset[Text]:
+    return frozenset(_iri(c) for c in _ancestors(URIRef(concept[1:-1])))
 
 
 def cluster_edges(graph: Graph) -> set[Triple]:
     """The summary edges ``graph`` (an import graph with its derived edges) gives its clusters."""
-    cluster_of_response = {r: c for r, c in graph.subject_objects(CKG.respondingCluster) if isinstance(c, URIRef)}
-    cluster_of_answer = {a: cluster_of_response[r] for r, a in graph.subject_objects(CKG.hasAnswer)
+    cluster_of_response = {r: _iri(c) for r, c in pairs(graph, CKG.respondingCluster) if isinstance(c, URIRef)}
+    cluster_of_answer = {a: cluster_of_response[r] for r, a in pairs(graph, CKG.hasAnswer)
                          if r in cluster_of_response}
+    texts: dict[URIRef, Text] = {}  # options and concepts repeat: each written once
     edges: set[Triple] = set()
-    for prop, summary_prop in ((CKG.option, CKG.choseOption), (CKG.matches, CKG.matchesConcept)):
-        edges.update((cluster_of_answer[a], summary_prop, o) for a, o in graph.subject_objects(prop)
-                     if a in cluster_of_answer)
+    for prop, summary_prop in ((CKG.option, _CHOSE_OPTION), (CKG.matches, _MATCHES_CONCEPT)):
+        for a, o in pairs(graph, prop):
+            cluster = cluster_of_answer.get(a)
+            if cluster is not None:
+                text = texts.get(o)
+                if text is None:
+                    text = texts[o] = o.n3()
+                edges.add((cluster, summary_prop, text))
     return edges
 
 
 def _data_ops(keyword: str, summary: str, triples: Iterable[Triple]) -> list[str]:
     """``INSERT DATA`` / ``DELETE DATA`` operations of at most ``_INSERT_TRIPLES`` triples each
     (Virtuoso compiles each one to SQL and refuses one that grows past 10,000 lines)."""
-    lines = sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in triples)
+    lines = sorted(f"{s} {p} {o} ." for s, p, o in triples)
     return [f"{keyword} {{ GRAPH <{summary}> {{\n" + "\n".join(lines[i:i + _INSERT_TRIPLES]) + "\n} }"
             for i in range(0, len(lines), _INSERT_TRIPLES)]
 
 
-def _values(clusters: Iterable[URIRef]) -> str:
-    return " ".join(f"<{c}>" for c in sorted(clusters))  # IRIs from the store or the mapping
+def _values(clusters: Iterable[Text]) -> str:
+    return " ".join(sorted(clusters))  # IRIs from the store or the mapping, as N-Triples
 
 
 def rebuild_update(store: Store, iris: DataIRIs) -> str:
@@ -148,29 +183,30 @@ def _derive(summary: str, values: str) -> str:
         f"GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{CKG.matches}> ?m }} }}")
 
 
-def _chunks(items: list[URIRef]) -> Iterable[list[URIRef]]:
+def _chunks(items: list[Text]) -> Iterable[list[Text]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start:start + _CHUNK]
 
 
-def old_clusters(store: Store, names: Iterable[str]) -> set[URIRef]:
+def _is_iri(text: Text | None) -> bool:
+    return text is not None and text.startswith("<")
+
+
+def old_clusters(store: Store, names: Iterable[str]) -> set[Text]:
     """The clusters the stored versions of graphs ``names`` name (before they change)."""
-    out: set[URIRef] = set()
+    out: set[Text] = set()
     for name in names:
-        result = store.query(f"SELECT DISTINCT ?c WHERE {{ GRAPH <{name}> {{ ?r <{CKG.respondingCluster}> ?c }} }}")
-        assert isinstance(result, SelectResult)
-        out |= {c for c in result.values("c") if isinstance(c, URIRef)}
+        rows = store.select_texts(
+            f"SELECT DISTINCT ?c WHERE {{ GRAPH <{name}> {{ ?r <{CKG.respondingCluster}> ?c }} }}")
+        out |= {c for (c,) in rows if _is_iri(c)}  # type: ignore[misc]
     return out
 
 
 def _options(store: Store, query: str) -> Options:
-    result = store.query(query)
-    assert isinstance(result, SelectResult)
     out: Options = defaultdict(set)
-    for row in result.rows:
-        cluster, option = row["c"], row["o"]
-        if isinstance(cluster, URIRef) and isinstance(option, URIRef):
-            out[cluster].add(option)
+    for cluster, option in store.select_texts(query):
+        if _is_iri(cluster) and _is_iri(option):
+            out[cluster].add(option)  # type: ignore[index,arg-type]
     return out
 
 
@@ -188,22 +224,21 @@ def import_options(store: Store, skip: Iterable[str]) -> Options:
     return _options(store, f"SELECT DISTINCT ?c ?o WHERE {{ {where} }}")
 
 
-def import_edges(store: Store, clusters: Iterable[URIRef], skip: Iterable[str]) -> set[Triple]:
+def import_edges(store: Store, clusters: Iterable[Text], skip: Iterable[str]) -> set[Triple]:
     """The summary edges (``ckg:choseOption``, ``ckg:matchesConcept``) that the stored graphs other
     than ``skip`` give ``clusters``: the rules of :func:`_derive`, read rather than written."""
     skipped = ", ".join(f"<{name}>" for name in skip)
     out: set[Triple] = set()
-    for prop, summary_prop in ((CKG.option, CKG.choseOption), (CKG.matches, CKG.matchesConcept)):
+    for prop, summary_prop in ((CKG.option, _CHOSE_OPTION), (CKG.matches, _MATCHES_CONCEPT)):
         where = (f"GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{prop}> ?o }}"
                  + (f" FILTER (?g NOT IN ({skipped}))" if skipped else ""))
         for chunk in _chunks(sorted(set(clusters))):
-            result = store.query(f"SELECT DISTINCT ?c ?o WHERE {{ VALUES ?c {{ {_values(chunk)} }} {where} }}")
-            assert isinstance(result, SelectResult)
-            out |= {(row["c"], summary_prop, row["o"]) for row in result.rows}
+            rows = store.select_texts(f"SELECT DISTINCT ?c ?o WHERE {{ VALUES ?c {{ {_values(chunk)} }} {where} }}")
+            out |= {(c, summary_prop, o) for c, o in rows}  # type: ignore[misc]
     return out
 
 
-def _cluster_edges_stored(store: Store, summary: str, clusters: Iterable[URIRef]) -> set[Triple]:
+def _cluster_edges_stored(store: Store, summary: str, clusters: Iterable[Text]) -> set[Triple]:
     """What the summary graph says of ``clusters`` (their edges and counts)."""
     out: set[Triple] = set()
     for chunk in _chunks(sorted(set(clusters))):
@@ -211,25 +246,24 @@ def _cluster_edges_stored(store: Store, summary: str, clusters: Iterable[URIRef]
     return out
 
 
-def other_options(store: Store) -> frozenset[URIRef]:
+def other_options(store: Store) -> frozenset[Text]:
     """The "Other" options, as the store declares them (the queries' definition)."""
-    result = store.query(f"SELECT DISTINCT ?o WHERE {{ GRAPH ?g {{ ?o a <{CKG.OtherOption}> }} }}")
-    assert isinstance(result, SelectResult)
-    return frozenset(o for o in result.values("o") if isinstance(o, URIRef))
+    rows = store.select_texts(f"SELECT DISTINCT ?o WHERE {{ GRAPH ?g {{ ?o a <{CKG.OtherOption}> }} }}")
+    return frozenset(o for (o,) in rows if _is_iri(o))  # type: ignore[misc]
 
 
-def _clusters_by_option(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef]) -> dict[URIRef, set[URIRef]]:
-    by_option: dict[URIRef, set[URIRef]] = defaultdict(set)
+def _clusters_by_option(options: Mapping[Text, set[Text]], other: frozenset[Text]) -> dict[Text, set[Text]]:
+    by_option: dict[Text, set[Text]] = defaultdict(set)
     for cluster, chosen in options.items():
         for option in chosen - other:
             by_option[option].add(cluster)
     return by_option
 
 
-def pair_counts(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef]) -> dict[tuple[URIRef, URIRef], int]:
-    """For every two options (``str`` order, ``other`` left out), how many clusters chose both."""
+def pair_counts(options: Mapping[Text, set[Text]], other: frozenset[Text]) -> dict[tuple[Text, Text], int]:
+    """For every two options (in their IRIs' order, ``other`` left out), how many clusters chose both."""
     by_option = _clusters_by_option(options, other)
-    ordered = sorted(by_option, key=str)
+    ordered = sorted(by_option, key=lambda text: text[1:-1])
     counts = {}
     for i, a in enumerate(ordered):
         for b in ordered[i + 1:]:
@@ -239,45 +273,43 @@ def pair_counts(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef])
     return counts
 
 
-def pair_iri(iris: DataIRIs, a: URIRef, b: URIRef) -> URIRef:
-    return iris.graph("derived", "clusters", "pair", hashlib.sha256(f"{a} {b}".encode()).hexdigest()[:20])
+def pair_iri(iris: DataIRIs, a: Text, b: Text) -> URIRef:
+    return iris.graph("derived", "clusters", "pair", hashlib.sha256(f"{a[1:-1]} {b[1:-1]}".encode()).hexdigest()[:20])
 
 
-def pair_triples(iris: DataIRIs, counts: Mapping[tuple[URIRef, URIRef], int]) -> set[Triple]:
+def pair_triples(iris: DataIRIs, counts: Mapping[tuple[Text, Text], int]) -> set[Triple]:
     out: set[Triple] = set()
     for (a, b), n in counts.items():
-        node = pair_iri(iris, a, b)
-        out |= {(node, RDF.type, CKG.OptionPair), (node, CKG.pairedOption, a), (node, CKG.pairedOption, b),
-                (node, CKG.clusterCount, Literal(n))}
+        node = _iri(pair_iri(iris, a, b))
+        out |= {(node, _TYPE, _OPTION_PAIR), (node, _PAIRED, a), (node, _PAIRED, b),
+                (node, _CLUSTER_COUNT, _integer(n))}
     return out
 
 
-def tally_triples(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef]) -> set[Triple]:
+def tally_triples(options: Mapping[Text, set[Text]], other: frozenset[Text]) -> set[Triple]:
     """``option ckg:chosenByClusters n`` for every option (``other`` left out) some cluster chose."""
-    return {(option, CKG.chosenByClusters, Literal(len(clusters)))
+    return {(option, _CHOSEN_BY, _integer(len(clusters)))
             for option, clusters in _clusters_by_option(options, other).items()}
 
 
-def option_triples(iris: DataIRIs, options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef]) -> set[Triple]:
+def option_triples(iris: DataIRIs, options: Mapping[Text, set[Text]], other: frozenset[Text]) -> set[Triple]:
     """The summary's counts over all clusters: option pairs and option tallies."""
     return pair_triples(iris, pair_counts(options, other)) | tally_triples(options, other)
 
 
-def count_triples(options: Mapping[URIRef, set[URIRef]], other: frozenset[URIRef],
-                  clusters: Iterable[URIRef]) -> set[Triple]:
+def count_triples(options: Mapping[Text, set[Text]], other: frozenset[Text],
+                  clusters: Iterable[Text]) -> set[Triple]:
     """``ckg:optionCount`` of ``clusters`` (none for a cluster with no option but "Other")."""
     out: set[Triple] = set()
     for cluster in clusters:
         n = len(options.get(cluster, set()) - other)
         if n:
-            out.add((cluster, CKG.optionCount, Literal(n)))
+            out.add((cluster, _OPTION_COUNT, _integer(n)))
     return out
 
 
 def _stored(store: Store, summary: str, pattern: str) -> set[Triple]:
-    result = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{summary}> {{ {pattern} }} }}")
-    assert isinstance(result, SelectResult)
-    return {(r["s"], r["p"], r["o"]) for r in result.rows}
+    return set(store.select_texts(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{summary}> {{ {pattern} }} }}"))  # type: ignore[arg-type]
 
 
 def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]) -> str:
@@ -305,7 +337,7 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
             new_edges |= cluster_edges(graph)
     old: set[Triple] = set()
     new: set[Triple] = set(new_edges)
-    affected: set[URIRef] = set()
+    affected: set[Text] = set()
     if replaced:
         affected = old_clusters(store, replaced)
         for name in replaced:
@@ -322,12 +354,12 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
         for cluster in affected:
             options[cluster] = set()
         for cluster, prop, option in fresh:
-            if prop == CKG.choseOption:
-                options[cluster].add(option)  # type: ignore[index,arg-type]
+            if prop == _CHOSE_OPTION:
+                options[cluster].add(option)
     for cluster, prop, option in new_edges:
-        if prop == CKG.choseOption:
-            options[cluster].add(option)  # type: ignore[index]
-    counted = {c for c, _, _ in new_edges if isinstance(c, URIRef)} | affected
+        if prop == _CHOSE_OPTION:
+            options[cluster].add(option)
+    counted = {c for c, _, _ in new_edges} | affected
     old |= _stored(store, summary, f"?s ?p ?o . ?s a <{CKG.OptionPair}>")
     old |= _stored(store, summary, f"?s ?p ?o FILTER (?p = <{CKG.chosenByClusters}>)")
     old |= {t for t in _stored(store, summary, f"?s ?p ?o FILTER (?p = <{CKG.optionCount}>)") if t[0] in counted}
@@ -337,24 +369,25 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
     return " ;\n".join(p for p in parts if p)
 
 
-def _not_implied(inserts: set[Triple], before: Options, affected: set[URIRef]) -> set[Triple]:
+def _not_implied(inserts: set[Triple], before: Options, affected: set[Text]) -> set[Triple]:
     """``inserts`` without the edges the summary holds already: a cluster that had chosen an option
     has its ``ckg:choseOption`` edge and a ``ckg:matchesConcept`` edge to everything the option
     falls under (the rules of :func:`cluster_edges`). A wave of clusters answering again repeats
     most of their edges (at 1M, ~50,000 of 64,000 a wave: 0.5 s of the write's update). Clusters
     whose edges are recomputed (``affected``) are left alone: their stored edges are in the diff."""
-    matched: dict[URIRef, frozenset[URIRef]] = {}
+    matched: dict[Text, frozenset[Text]] = {}
 
     def implied(triple: Triple) -> bool:
         cluster, prop, value = triple
-        if not isinstance(cluster, URIRef) or cluster in affected or not before.get(cluster):
+        chosen = before.get(cluster)
+        if not chosen or cluster in affected:
             return False
-        if prop == CKG.choseOption:
-            return value in before[cluster]
-        if prop == CKG.matchesConcept:
+        if prop == _CHOSE_OPTION:
+            return value in chosen
+        if prop == _MATCHES_CONCEPT:
             found = matched.get(cluster)
             if found is None:
-                found = matched[cluster] = frozenset().union(*(_ancestors(o) for o in before[cluster]))
+                found = matched[cluster] = frozenset().union(*(_ancestor_texts(o) for o in chosen))
             return value in found
         return False
 

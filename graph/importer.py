@@ -22,6 +22,7 @@ from graph import __version__
 from graph.config import PROJECT_ROOT, Settings
 from graph.derived import add_derived, is_current, rebuild_update, summary_graph, write_with_summary
 from graph.mapping.d23 import D23Records, map_d23, source_digest
+from graph.mapping.memory import adder
 from graph.mapping.rdf_file import format_for, parse_rdf
 from graph.mapping.survey_csv import map_survey_csv
 from graph.namespaces import CKG, DCTERMS, PROV, RDF, RDFS, SKOS, DataIRIs, slugify
@@ -214,19 +215,20 @@ class Importer:
         activity = self.iris.import_activity(import_id)
         source = self.iris.source_file(prepared.sha256)
         now = datetime.now(UTC).replace(microsecond=0)
-        g.add((activity, RDF.type, CKG.Import))
-        g.add((activity, RDFS.label, Literal(f"Import {import_id} of {prepared.file_name}", lang="en")))
-        g.add((activity, CKG.importId, Literal(import_id)))
-        g.add((activity, CKG.importedGraph, graph_iri))
-        g.add((activity, PROV.used, source))
-        g.add((activity, PROV.endedAtTime, Literal(now.isoformat(), datatype=XSD.dateTime)))
-        g.add((activity, CKG.toolVersion, Literal(f"clusterkg {__version__}")))
-        g.add((source, RDF.type, CKG.SourceFile))
-        g.add((source, CKG.fileName, Literal(prepared.file_name)))
-        g.add((source, CKG.sha256, Literal(prepared.sha256)))
+        add = adder(g)
+        add((activity, RDF.type, CKG.Import))
+        add((activity, RDFS.label, Literal(f"Import {import_id} of {prepared.file_name}", lang="en")))
+        add((activity, CKG.importId, Literal(import_id)))
+        add((activity, CKG.importedGraph, graph_iri))
+        add((activity, PROV.used, source))
+        add((activity, PROV.endedAtTime, Literal(now.isoformat(), datatype=XSD.dateTime)))
+        add((activity, CKG.toolVersion, Literal(f"clusterkg {__version__}")))
+        add((source, RDF.type, CKG.SourceFile))
+        add((source, CKG.fileName, Literal(prepared.file_name)))
+        add((source, CKG.sha256, Literal(prepared.sha256)))
         for response in prepared.responses:
-            g.add((response, PROV.wasGeneratedBy, activity))
-        g.add((activity, CKG.tripleCount, Literal(len(g) + 1, datatype=XSD.nonNegativeInteger)))
+            add((response, PROV.wasGeneratedBy, activity))
+        add((activity, CKG.tripleCount, Literal(len(g) + 1, datatype=XSD.nonNegativeInteger)))
 
     def _import_digest(self, graph_iri: URIRef) -> str | None:
         result = self.store.query(

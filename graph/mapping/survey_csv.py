@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
-from graph.mapping.memory import import_graph
+from graph.mapping.memory import adder, import_graph
 from graph.namespaces import CKG, DCTERMS, RDF, RDFS, SKOS, VOCAB, DataIRIs, slugify
 from graph.validate import Location
 from graph.vocab import normalise_label, question_iri, resolve_option
@@ -104,6 +104,8 @@ def map_survey_csv(data: bytes, iris: DataIRIs, *, known_clusters: dict[str, URI
 def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIRIs,
              known_clusters: dict[str, URIRef], default_survey: str,
              seen: dict[URIRef, int]) -> None:
+    add = adder(g)
+
     def at(node, prop, column: str) -> None:
         out.origins[(node, prop)] = Location(n, column)
 
@@ -118,14 +120,14 @@ def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIR
     seen[response] = n
     out.responses.append(response)
     out.origins[(response, None)] = Location(n, None)
-    g.add((response, RDF.type, CKG.SurveyResponse))
-    g.add((response, RDFS.label, Literal(f"Response of {name or '(no cluster name)'} (CSV row {n})", lang="en")))
-    g.add((response, CKG.survey, survey))
+    add((response, RDF.type, CKG.SurveyResponse))
+    add((response, RDFS.label, Literal(f"Response of {name or '(no cluster name)'} (CSV row {n})", lang="en")))
+    add((response, CKG.survey, survey))
     at(response, CKG.survey, "survey_id")
     if survey_id != default_survey:
         # a survey the store may not know yet: described here, titled by its id
-        g.add((survey, RDF.type, CKG.Survey))
-        g.add((survey, DCTERMS.title, Literal(row.get("survey_id") or survey_id)))
+        add((survey, RDF.type, CKG.Survey))
+        add((survey, DCTERMS.title, Literal(row.get("survey_id") or survey_id)))
 
     # cluster (question 1)
     known = known_clusters.get(normalise_label(name)) if name else None
@@ -133,21 +135,21 @@ def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIR
         cluster = known  # an existing cluster: referenced, its names left as they are
     else:
         cluster = iris.cluster(slugify(name) or f"unnamed-{response_slug}")
-        g.add((cluster, RDF.type, CKG.Cluster))
+        add((cluster, RDF.type, CKG.Cluster))
         if name:
-            g.add((cluster, SKOS.prefLabel, Literal(name, lang="en")))
-            g.add((cluster, RDFS.label, Literal(name, lang="en")))
+            add((cluster, SKOS.prefLabel, Literal(name, lang="en")))
+            add((cluster, RDFS.label, Literal(name, lang="en")))
     out.origins[(cluster, None)] = Location(n, "cluster_name")
-    g.add((response, CKG.respondingCluster, cluster))
+    add((response, CKG.respondingCluster, cluster))
     at(response, CKG.respondingCluster, "cluster_name")
 
     # respondent (question 2)
     if row.get("respondent_position"):
         respondent = URIRef(f"{response}/respondent")
-        g.add((response, CKG.respondent, respondent))
-        g.add((respondent, RDF.type, CKG.Respondent))
+        add((response, CKG.respondent, respondent))
+        add((respondent, RDF.type, CKG.Respondent))
         position = resolve_option(VOCAB["respondent-positions"], row["respondent_position"])
-        g.add((respondent, CKG.position, position or Literal(row["respondent_position"])))
+        add((respondent, CKG.position, position or Literal(row["respondent_position"])))
         out.origins[(respondent, None)] = Location(n, "respondent_position")
 
     # members (question 3): the integer as given, or the text if it is not one
@@ -157,35 +159,35 @@ def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIR
             value = Literal(int(raw), datatype=XSD.integer)
         except ValueError:
             value = Literal(row["member_count"])
-        g.add((response, CKG.memberCount, value))
+        add((response, CKG.memberCount, value))
         at(response, CKG.memberCount, "member_count")
 
     # coverage (question 4)
     if row.get("geographic_coverage"):
         coverage = resolve_option(VOCAB["geographic-coverage"], row["geographic_coverage"])
-        g.add((response, CKG.geographicCoverage, coverage or Literal(row["geographic_coverage"])))
+        add((response, CKG.geographicCoverage, coverage or Literal(row["geographic_coverage"])))
         at(response, CKG.geographicCoverage, "geographic_coverage")
 
     if row.get("cluster_focus"):
-        g.add((response, CKG.focus, Literal(row["cluster_focus"])))
+        add((response, CKG.focus, Literal(row["cluster_focus"])))
         at(response, CKG.focus, "cluster_focus")
     if row.get("additional_comments"):
-        g.add((response, CKG.additionalComments, Literal(row["additional_comments"])))
+        add((response, CKG.additionalComments, Literal(row["additional_comments"])))
         at(response, CKG.additionalComments, "additional_comments")
 
     # KPIs (question 6): "Category: kpi; kpi; ..." or plain "kpi; kpi"
     for k, item in enumerate(_split(row.get("kpis", "")), start=1):
         kpi = URIRef(f"{response}/kpi/{k}")
-        g.add((response, CKG.reportsKPI, kpi))
-        g.add((kpi, RDF.type, CKG.KeyPerformanceIndicator))
+        add((response, CKG.reportsKPI, kpi))
+        add((kpi, RDF.type, CKG.KeyPerformanceIndicator))
         heading, _, text = item.partition(":") if ":" in item else ("", "", item)
         text = text.strip()
-        g.add((kpi, CKG.kpiText, Literal(text)))
-        g.add((kpi, RDFS.label, Literal(text, lang="en")))
+        add((kpi, CKG.kpiText, Literal(text)))
+        add((kpi, RDFS.label, Literal(text, lang="en")))
         if heading.strip():
-            g.add((kpi, CKG.categoryHeading, Literal(heading.strip())))
+            add((kpi, CKG.categoryHeading, Literal(heading.strip())))
             category = resolve_option(VOCAB["kpi-categories"], heading)
-            g.add((kpi, CKG.kpiCategory, category or VOCAB["kpi-categories/other"]))
+            add((kpi, CKG.kpiCategory, category or VOCAB["kpi-categories/other"]))
         out.origins[(kpi, None)] = Location(n, "kpis")
 
     # closed questions 7-11
@@ -202,11 +204,11 @@ def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIR
             option = resolve_option(scheme, choice)
             slug = option.rsplit("/", 1)[-1] if option is not None else slugify(choice) or "option"
             answer = URIRef(f"{response}/answer/q{number}/{slug}")
-            g.add((response, CKG.hasAnswer, answer))
-            g.add((answer, RDF.type, CKG.Answer))
-            g.add((answer, CKG.question, question))
-            g.add((answer, CKG.option, option if option is not None else Literal(choice)))
+            add((response, CKG.hasAnswer, answer))
+            add((answer, RDF.type, CKG.Answer))
+            add((answer, CKG.question, question))
+            add((answer, CKG.option, option if option is not None else Literal(choice)))
             if option is not None and option.endswith("/other") and other_text:
-                g.add((answer, CKG.otherText, Literal(other_text)))
+                add((answer, CKG.otherText, Literal(other_text)))
             out.origins[(answer, None)] = Location(n, column)
             out.origins[(answer, CKG.otherText)] = Location(n, f"{column}_other")

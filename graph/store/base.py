@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from rdflib import Dataset, Graph
 from rdflib.term import Node
 
-from graph.results import QueryResult
+from graph.results import QueryResult, SelectResult
 
 
 class StoreError(Exception):
@@ -53,6 +53,16 @@ class Store(ABC):
         ``bindings`` pre-bind variables without pasting them into the text (SPARQL-dev SEP-0007
         substitution); as in SEP-0007, a bound variable must be in the SELECT projection.
         """
+
+    def select_texts(self, sparql: str) -> list[tuple[str | None, ...]]:
+        """A SELECT's rows as tuples of N-Triples terms (``<iri>``, ``"5"^^<...#integer>``; None
+        where unbound), in the projection's order: for code that compares and writes terms as
+        text (graph.derived's maintenance reads tens of thousands of rows per import, and rdflib
+        terms compare in Python)."""
+        result = self.query(sparql)
+        if not isinstance(result, SelectResult):
+            raise StoreError("select_texts needs a SELECT query")
+        return [tuple(row[v].n3() if v in row else None for v in result.variables) for row in result.rows]
 
     @abstractmethod
     def named_graphs(self) -> list[str]:
@@ -119,6 +129,9 @@ class StoreWrapper(Store):
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
               max_rows: int | None = None) -> QueryResult:
         return self.inner.query(sparql, bindings, max_rows=max_rows)
+
+    def select_texts(self, sparql: str) -> list[tuple[str | None, ...]]:
+        return self.inner.select_texts(sparql)
 
     def identity(self) -> str | None:
         return self.inner.identity()

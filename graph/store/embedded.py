@@ -157,6 +157,10 @@ class EmbeddedStore(Store):
         one, which cost a 1,000-row answer ~30 ms); :func:`decode_result` turns it into ours."""
         return self._query(sparql, bindings, lambda result: _encode(result, max_rows))
 
+    def select_texts(self, sparql: str) -> list[tuple[str | None, ...]]:
+        """(Store.select_texts) Oxigraph's own N-Triples form of each term: no rdflib terms made."""
+        return self._query(sparql, None, _texts)
+
     def _query(self, sparql: str, bindings: Mapping[str, Node] | None, read: Callable[[object], T]) -> T:
         try:
             check_services(sparql, self.allowed_services)
@@ -298,6 +302,12 @@ def _open(path: Path, *, read_only: bool) -> ox.Store:
                 "(an older clusterkg?); stop it or use another --store"
             ) from exc
         raise StoreUnavailable(f"cannot open the store at {path}: {exc}") from exc
+
+
+def _texts(result: object) -> list[tuple[str | None, ...]]:
+    if not isinstance(result, ox.QuerySolutions):
+        raise StoreError("select_texts needs a SELECT query")
+    return [tuple(None if term is None else str(term) for term in solution) for solution in result]
 
 
 def _encode(result: object, max_rows: int | None) -> tuple:
