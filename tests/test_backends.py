@@ -33,6 +33,18 @@ def test_turtle_export_is_the_union(store: Store) -> None:
     assert set(graph) == distinct
 
 
+def test_select_texts_are_the_n_triples_of_the_rows(store: Store) -> None:
+    """Store.select_texts (what the summary's maintenance reads, graph.derived) gives each term as
+    N-Triples, as rdflib writes the same row's terms, on every backend."""
+    sparql = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+              "SELECT ?c ?label ?missing ?n WHERE { ?c skos:prefLabel ?label OPTIONAL { ?c <urn:none> ?missing } "
+              "BIND (STRLEN(?label) AS ?n) } ORDER BY ?c ?label LIMIT 40")
+    result = store.query(sparql)
+    expected = [tuple(row[v].n3() if v in row else None for v in result.variables) for row in result.rows]
+    assert len(expected) == 40 and any("@" in row[1] for row in expected)
+    assert store.select_texts(sparql) == expected
+
+
 def test_an_engine_that_is_down_is_reported_clearly() -> None:
     port = engines.free_port()  # nothing listens there
     settings = Settings(base_iri=BASE, endpoint=f"http://127.0.0.1:{port}/query")

@@ -180,7 +180,7 @@ def test_init_is_idempotent(importer: Importer, store: EmbeddedStore) -> None:
 
 
 def test_the_mapped_graph_counts_its_triples_as_it_holds_them() -> None:
-    """The CSV mapping's graph (graph.mapping.memory) keeps a count beside rdflib's indexes; it
+    """The CSV mapping's graph (graph.mapping.memory) keeps its triples beside its index; it
     agrees with the triples it holds through duplicates, removals and patterns, and so with the
     mapping's own output."""
     from rdflib import Literal, URIRef
@@ -202,3 +202,31 @@ def test_the_mapped_graph_counts_its_triples_as_it_holds_them() -> None:
     assert len(g) == len(list(g)) == 1 and set(g) == {(p, p, s)}
     mapped = map_survey_csv(EXAMPLE.read_bytes(), DataIRIs("https://w3id.org/clusterkg/data/")).graph
     assert len(mapped) == len(set(mapped)) > 100
+
+
+def test_an_import_graph_answers_every_pattern_as_rdflib_does() -> None:
+    """The import graph's store (one predicate index: graph.mapping.memory) matches every triple
+    pattern as rdflib's own store does, also while triples are removed as they are read."""
+    from rdflib import Graph
+
+    from graph.mapping.memory import pairs
+    from graph.mapping.survey_csv import map_survey_csv
+    from graph.namespaces import CKG, DataIRIs
+
+    mapped = map_survey_csv(EXAMPLE.read_bytes(), DataIRIs("https://w3id.org/clusterkg/data/")).graph
+    plain = Graph()
+    for triple in mapped:
+        plain.add(triple)
+    some = sorted(plain)[::7]
+    assert len(some) > 3
+    for s, p, o in some:
+        for pattern in [(s, p, o), (s, p, None), (s, None, o), (None, p, o), (s, None, None), (None, p, None),
+                        (None, None, o), (None, None, None)]:
+            assert set(mapped.triples(pattern)) == set(plain.triples(pattern)), pattern
+    assert sorted(pairs(mapped, CKG.hasAnswer)) == sorted(plain.subject_objects(CKG.hasAnswer))
+    for s, p, o in mapped:  # the graph changed while it is read
+        if p == CKG.option:
+            mapped.remove((s, p, o))
+            plain.remove((s, p, o))
+    assert len(mapped) == len(plain) and set(mapped) == set(plain)
+    assert not list(mapped.triples((None, CKG.option, None)))
