@@ -64,8 +64,7 @@ def test_a_big_new_graph_is_bulk_loaded_with_the_rest_of_its_write(tmp_path: Pat
     assert not bw.pending(store.path)
     # no marker left; the sizes recorded like any write's
     records = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{SIZES_GRAPH}> {{ ?s ?p ?o }} }}")
-    assert {(str(r["s"]), str(r["o"])) for r in records.rows} == {
-        (OLD, "11"), (NEW, str(N)), (NEW2, "20"), ("urn:clusterkg:store", "1")}  # one uncompacted load
+    assert {(str(r["s"]), str(r["o"])) for r in records.rows} == {(OLD, "11"), (NEW, str(N)), (NEW2, "20")}
     # replacing it again goes through the transaction (it exists now)
     store.replace_graphs({NEW: _big("newer")})
     assert spy == [[NEW]] and set(store.get_graph(NEW)) == set(_big("newer"))
@@ -105,7 +104,7 @@ def _crashed(path: Path, phase: str, *, loaded: int, marker: bool) -> str:
     body = "\n".join(f"<https://example.org/new/{i}> <{P}> \"new {i}\" ." for i in range(loaded))
     handle.bulk_load(body.encode(), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(NEW))
     if marker:
-        handle.update(bw.commit_update(handle, token, 1))
+        handle.update(bw.marker_insert(token))
     handle.flush()
     del handle
     return token
@@ -163,51 +162,13 @@ def test_recover_reports_what_it_rolled_back(tmp_path: Path) -> None:
 
 
 def test_a_graph_small_beside_the_store_stays_in_the_transaction(tmp_path: Path, spy: list) -> None:
-    """A bulk load costs its share of a compaction of the whole store, worth it only for a graph of
-    a 32nd of the store or more (bulkwrite.worth_it)."""
+    """A bulk load is followed by a compaction of the whole store, worth it only for a graph of an
+    eighth of the store or more (bulkwrite.worth_it)."""
     store = EmbeddedStore(tmp_path / "s")
-    store.replace_graphs({OLD: _big("old", 39 * N)})
+    store.replace_graphs({OLD: _big("old", 9 * N)})
     assert spy == [[OLD]]  # the first load: bulk
-    store.replace_graphs({NEW: _big("new")})  # 1/40 of the store
+    store.replace_graphs({NEW: _big("new")})  # ~1/10 of the store
     assert spy == [[OLD]] and len(store.get_graph(NEW)) == N
-    store.replace_graphs({NEW2: _big("new2", 2 * N)})  # 1/20
+    store.replace_graphs({NEW2: _big("new2", 2 * N)})  # ~1/5
     assert spy == [[OLD], [NEW2]] and len(store.get_graph(NEW2)) == 2 * N
-    store.close()
-
-
-def _uncompacted(path: Path) -> int:
-    handle = ox.Store.read_only(str(path))
-    try:
-        return bw.uncompacted_loads(handle)
-    finally:
-        del handle
-
-
-def test_the_store_is_compacted_after_every_few_bulk_loads(tmp_path: Path, spy: list,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """Compacting after each bulk load cost 2.5 s a wave at 1M; it comes every COMPACT_AFTER loads,
-    counted in the commit of each, and nothing of the data changes with it."""
-    compactions: list[bool] = []
-    compact_if_due = bw.compact_if_due
-
-    def recorded(handle: ox.Store) -> bool:
-        compactions.append(compact_if_due(handle))
-        return compactions[-1]
-
-    monkeypatch.setattr(bw, "compact_if_due", recorded)
-    path = tmp_path / "s"
-    store = EmbeddedStore(path)
-    expected: set[tuple] = set()
-    for i in range(bw.COMPACT_AFTER + 1):
-        name = f"https://example.org/graph/wave{i}"
-        store.replace_graphs({name: _big(f"wave{i}")})  # each at least a 32nd of the store: bulk
-        expected |= {(s, p, o, name) for s, p, o in _big(f"wave{i}")}
-        assert _uncompacted(path) == (i + 1) % bw.COMPACT_AFTER
-    assert len(spy) == bw.COMPACT_AFTER + 1
-    assert compactions == [False] * (bw.COMPACT_AFTER - 1) + [True, False]
-    store.replace_graphs({OLD: _big("old", 10)})  # a transactional write counts nothing
-    assert _uncompacted(path) == 1
-    rows = store.query("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER (STRSTARTS(STR(?g), "
-                       "'https://example.org/graph/wave')) }").rows
-    assert {(r["s"], r["p"], r["o"], str(r["g"])) for r in rows} == expected
     store.close()

@@ -7,9 +7,9 @@ flush (one 117,000-triple import into a 1M-triple store: 5.1 s + 0.6 s flush tra
 1.0 s bulk; docs/performance.md). Two catches. The bulk loader is not a transaction: Oxigraph
 documents that if it fails in the middle only a part of the data may be written, and it cannot
 carry the deletions that the same write makes elsewhere (the cluster summary's changes, the size
-records). And the files it adds slow reads down until the store is compacted, so the store is compacted
-after every :data:`COMPACT_AFTER` bulk loads (:func:`compact_if_due`), and a bulk load is used
-only where it and its share of that compaction cost less than the transaction (:func:`worth_it`).
+records). And the files it adds slow reads down until the store is compacted (:func:`worth_it`),
+so a bulk load is used only where it and the compaction after it cost less than the transaction:
+for a new graph of at least an eighth of the store (a first load, the first waves of a survey).
 
 So a write that creates graphs that did not exist uses it this way, under the store's exclusive
 lock (readers wait; none sees a write in progress):
@@ -18,15 +18,13 @@ lock (readers wait; none sees a write in progress):
    temporary file, synced, renamed: it is there whole or not at all);
 2. the bulk loader writes each new graph;
 3. one SPARQL update (one transaction) writes everything else of the write *and* a commit
-   marker for the token and the count of uncompacted loads in the bookkeeping graph
-   (graph.store.sizes.SIZES_GRAPH): this update is the commit point, as it is for a write without
-   new graphs (:func:`commit_update`);
+   marker for the token in the bookkeeping graph (graph.store.sizes.SIZES_GRAPH): this update is
+   the commit point, as it is for a write without new graphs;
 4. the intent says "committed", the marker is deleted, the intent is removed;
-5. the store is compacted if that count has reached :data:`COMPACT_AFTER`, and the count reset.
+5. the store is compacted (:func:`compact`).
 
 A failure in 2 or 3 drops the new graphs again before the error is raised. A crash before 4 ends
-leaves the intent behind (a crash in 5 is RocksDB's to recover, and leaves the count as it was:
-the next bulk load compacts); the next reader or writer of the
+leaves the intent behind (a crash in 5 is RocksDB's to recover); the next reader or writer of the
 store finds it, under the exclusive lock, and :func:`recover` either rolls the write back (the
 marker is missing: the new graphs are dropped, which restores the store as it was, since they did
 not exist) or forward (the marker or the "committed" phase is there: only the bookkeeping is
@@ -52,11 +50,7 @@ log = logging.getLogger("clusterkg.store")
 
 INTENT_NAME = "clusterkg-write-intent.json"
 MIN_TRIPLES = 1_000  # a smaller new graph is written in the transaction (see worth_it)
-COMPACT_AFTER = 4  # bulk loads between two compactions of the store (see worth_it)
 _COMMITTED = "urn:clusterkg:write-committed"
-_STORE_NODE = "urn:clusterkg:store"
-_UNCOMPACTED = "urn:clusterkg:uncompacted-bulk-loads"  # how many since the last compaction
-_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 
 
 @dataclass(frozen=True)
@@ -111,28 +105,9 @@ def _marker(token: str) -> str:
     return f"<urn:clusterkg:write:{token}> <{_COMMITTED}> <urn:clusterkg:write:{token}> ."
 
 
-def _loads_line(loads: int) -> str:
-    return f'<{_STORE_NODE}> <{_UNCOMPACTED}> "{loads}"^^<{_INTEGER}> .'
-
-
-def uncompacted_loads(handle: ox.Store) -> int:
-    """The bulk loads written since the store was last compacted."""
-    for quad in handle.quads_for_pattern(ox.NamedNode(_STORE_NODE), ox.NamedNode(_UNCOMPACTED), None,
-                                         ox.NamedNode(SIZES_GRAPH)):
-        return int(quad.object.value)
-    return 0
-
-
-def _loads_update(before: int, after: int) -> str:
-    delete = f"DELETE DATA {{ GRAPH <{SIZES_GRAPH}> {{ {_loads_line(before)} }} }} ;\n" if before else ""
-    return delete + (f"INSERT DATA {{ GRAPH <{SIZES_GRAPH}> {{ {_loads_line(after)} }} }}" if after else "")
-
-
-def commit_update(handle: ox.Store, token: str, loads: int) -> str:
-    """For the update that commits the write: its marker, and ``loads`` more uncompacted loads."""
-    before = uncompacted_loads(handle)
-    return (f"INSERT DATA {{ GRAPH <{SIZES_GRAPH}> {{ {_marker(token)} }} }} ;\n"
-            + _loads_update(before, before + loads))
+def marker_insert(token: str) -> str:
+    """The commit marker, for the update that commits the write."""
+    return f"INSERT DATA {{ GRAPH <{SIZES_GRAPH}> {{ {_marker(token)} }} }}"
 
 
 def _marker_delete(token: str) -> str:
@@ -147,7 +122,7 @@ def _has_marker(handle: ox.Store, token: str) -> bool:
 
 def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, str]]) -> str:
     """Steps 1 and 2: the intent, then each new graph bulk-loaded from its N-Triples. Returns the
-    token for :func:`commit_update` and :func:`finish`. On any failure the new graphs are dropped
+    token for :func:`marker_insert` and :func:`finish`. On any failure the new graphs are dropped
     again and the intent removed before the error goes on."""
     token = uuid.uuid4().hex
     intent = Intent(token, tuple(iri.value for iri, _ in bodies), "loading")
@@ -200,33 +175,26 @@ def recover(handle: ox.Store, directory: Path) -> list[str]:
 
 def worth_it(handle: ox.Store, triples: int) -> bool:
     """Whether a new graph of ``triples`` is bulk-loaded: if it holds 1,000 triples or more and at
-    least a 32nd of what the store holds.
+    least an eighth of what the store holds.
 
     Each load adds its table files beside RocksDB's levels, overlapping them (a new graph's
     subjects and objects fall everywhere in the subject- and object-first indexes), and a read
-    merges every such file: with nine uncompacted waves in a 1M store the saved queries took
-    1.07-1.21x as long as on the same store compacted (docs/performance.md). RocksDB's own
-    compaction never gets to run, since a writer closes the store right after its write. So every
-    :data:`COMPACT_AFTER` bulk loads the store is compacted (:func:`compact_if_due`): ~2.5 µs per
-    stored triple (2.5 s at 1M), a quarter of that per load, where the transaction costs ~40 µs
-    per written triple (flush included) and the bulk loader ~9. A bulk load and its share of the
-    compaction are the cheaper write when the graph holds more than about 1/50 of the store; a
-    32nd keeps a margin, and below it the write stays in the transaction."""
+    merges every such file: with four uncompacted waves in a 1M store, theme-overview took 175-185
+    instead of 100-120 ms, schemes 9-12 instead of 5-6 ms. RocksDB's own compaction never gets to
+    run, since a writer closes the store right after its write. So a bulk load is followed by a
+    compaction (:func:`compact`), and that costs ~2.5 µs per stored triple (2.5 s at 1M) where the
+    transaction costs ~45 µs per written one (flush included) and the bulk loader ~9: the bulk load
+    and compaction are the cheaper write when the graph holds more than about 1/16 of the store.
+    An eighth keeps a margin; below it the write stays in the transaction."""
     if triples < MIN_TRIPLES:
         return False
     stored = sum(int(q.object.value) for q in handle.quads_for_pattern(
         None, ox.NamedNode(VOID_TRIPLES), None, ox.NamedNode(SIZES_GRAPH)))
-    return triples * 32 >= stored
+    return triples * 8 >= stored
 
 
-def compact_if_due(handle: ox.Store) -> bool:
-    """After a committed bulk write, under the write lock: compact the whole store once
-    :data:`COMPACT_AFTER` bulk loads are uncompacted, and start counting again. Whether it did."""
-    loads = uncompacted_loads(handle)
-    if loads < COMPACT_AFTER:
-        return False
+def compact(handle: ox.Store) -> None:
+    """Compact the whole store after a bulk load (see :func:`worth_it`), under the write lock."""
     started = time.perf_counter()
     handle.optimize()
-    handle.update(_loads_update(loads, 0))
-    log.info("compacted the store after %d bulk loads (%.1f s)", loads, time.perf_counter() - started)
-    return True
+    log.info("compacted the store after a bulk load (%.1f s)", time.perf_counter() - started)

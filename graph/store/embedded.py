@@ -239,8 +239,8 @@ class EmbeddedStore(Store):
                     parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
             parts.append(then)
             token = bulkwrite.begin(handle, self.path, bulk) if bulk else None
-            if token:  # committed with the rest, or not at all
-                parts.append(bulkwrite.commit_update(handle, token, len(bulk)))
+            if token:
+                parts.append(bulkwrite.marker_insert(token))  # committed with the rest, or not at all
             update = " ;\n".join(p for p in parts if p)
             try:
                 if update:
@@ -253,7 +253,7 @@ class EmbeddedStore(Store):
                 bulkwrite.finish(handle, self.path, token, tuple(iri.value for iri, _ in bulk))
             _record_sizes(handle, names)
             if token:
-                bulkwrite.compact_if_due(handle)
+                bulkwrite.compact(handle)
 
         self._write(write, if_generation)
 

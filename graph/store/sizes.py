@@ -12,7 +12,6 @@ between the two leaves the graphs unrecorded, and they are counted. The embedded
 under its write lock; a remote engine has no lock across them, so a concurrent writer of the same
 graph can leave a stale record there (as it can leave the summary's counts stale). A graph written
 behind clusterkg's back has no record until :func:`record_missing` runs (`init`, `serve`).
-The embedded store keeps its bulk writes' bookkeeping in the same graph (graph.store.bulkwrite).
 """
 
 from __future__ import annotations
