@@ -185,7 +185,10 @@ def worth_it(handle: ox.Store, triples: int) -> bool:
     compaction (:func:`compact`), and that costs ~2.5 µs per stored triple (2.5 s at 1M) where the
     transaction costs ~45 µs per written one (flush included) and the bulk loader ~9: the bulk load
     and compaction are the cheaper write when the graph holds more than about 1/16 of the store.
-    An eighth keeps a margin; below it the write stays in the transaction."""
+    An eighth keeps a margin; below it the write stays in the transaction. (Compacting only every
+    fourth load was tried in session 11: two loads left uncompacted at the end of the benchmark's
+    1M import made its reads 1.4-1.9x slower, concept-clusters 2,334 vs 1,223 ms, for ~20% off
+    the import: rejected.)"""
     if triples < MIN_TRIPLES:
         return False
     stored = sum(int(q.object.value) for q in handle.quads_for_pattern(
