@@ -460,11 +460,13 @@ def check_syntax(query: SavedQuery) -> None:
     try:
         ox.Store().query(text)
     except SyntaxError as exc:
-        message = " ".join(str(exc).split())[:300]
-        raise QueryFileError(f"{query.path.name}: SPARQL syntax error: {message}") from exc
+        raise QueryFileError(f"{query.path.name}: SPARQL syntax error: {_one_line(exc)}") from exc
     except (OSError, ValueError, TypeError) as exc:  # evaluation errors: even with no data to read
-        message = " ".join(str(exc).split())[:300]
-        raise QueryFileError(f"{query.path.name}: the query fails even on an empty store: {message}") from exc
+        raise QueryFileError(f"{query.path.name}: the query fails even on an empty store: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def _check_with_rdflib(query: SavedQuery, text: str) -> None:
@@ -473,8 +475,7 @@ def _check_with_rdflib(query: SavedQuery, text: str) -> None:
     try:
         parseQuery(text)
     except Exception as exc:  # pyparsing raises its own exception types
-        message = " ".join(str(exc).split())[:300]
-        raise QueryFileError(f"{query.path.name}: SPARQL syntax error: {message}") from exc
+        raise QueryFileError(f"{query.path.name}: SPARQL syntax error: {_one_line(exc)}") from exc
 
 
 def load_queries(directory: Path = QUERIES_DIR) -> dict[str, SavedQuery]:

@@ -58,14 +58,20 @@ class ImportMemory(SimpleMemory):
         self.add_triple(triple)
 
     def remove(self, triple_pattern, context=None) -> None:  # type: ignore[no-untyped-def]
-        for triple, _contexts in list(self.triples(triple_pattern)):
+        removed = list(self.triples(triple_pattern))
+        for triple, _contexts in removed:
             del self._triples[triple]
             s, p, o = triple
             objects = self._by_predicate[p][s]
             objects.remove(o)
             if not objects:
                 del self._by_predicate[p][s]
-            self._text, self._written = [], 0  # the text written may hold it: written again when asked
+        if removed:
+            self._text, self._written = [], 0  # the text written may hold them: written again when asked
+
+    def subject_objects(self, predicate: Node) -> list[tuple[Node, Node]]:
+        """Every (subject, object) of ``predicate``, from the index (see :func:`pairs`)."""
+        return [(s, o) for s, objects in self._by_predicate.get(predicate, {}).items() for o in objects]
 
     def triples(self, triple_pattern, context=None) -> Iterator:  # type: ignore[no-untyped-def,override]
         """The triples matching the pattern, each with no context (what rdflib's stores yield). Each
@@ -117,7 +123,7 @@ def pairs(graph: Graph, predicate: Node) -> list[tuple[Node, Node]]:
     generators fewer a triple: derived edges and the summary's changes read ~100,000 a wave)."""
     store = graph.store
     if isinstance(store, ImportMemory):
-        return [(s, o) for s, objects in store._by_predicate.get(predicate, {}).items() for o in objects]
+        return store.subject_objects(predicate)
     return list(graph.subject_objects(predicate))
 
 
