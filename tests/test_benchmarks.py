@@ -35,5 +35,14 @@ def test_quick_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert all(5 <= q["raw"]["runs"] <= 25 for q in entry["queries"].values())
     assert any(q["raw"]["runs"] > 5 for q in entry["queries"].values())  # 10k: some take a few ms
     assert entry["http"]["cold_start_s"] > 0 and entry["http"]["rss_mb"] > 0
+    # the import's steps alone, on the same files: the same triples but the provenance (one
+    # prov:wasGeneratedBy a response and a few a file), every step timed
+    floor = entry["import_floor"]
+    assert 0.95 * entry["import"]["triples"] <= floor["triples"] < entry["import"]["triples"]
+    assert list(floor["steps"]) == ["mapping", "derived edges", "N-Triples", "SHACL core (pyshacl-turbo)",
+                                    "SHACL-SPARQL constraints", "bulk load", "one compaction"]
+    assert all(s["wall_s"] > 0 and s["cpu_s"] >= 0 for s in floor["steps"].values())
+    assert floor["best_s"] == floor["cpu_s"] / floor["cores"]
     text = report.read_text()
     assert "triples/s" in text and "| `clusters-sharing` |" in text
+    assert "| SHACL core (pyshacl-turbo) |" in text and "at best" in text
