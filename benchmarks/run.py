@@ -26,6 +26,7 @@ import http.client
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -178,14 +179,17 @@ def survey_files(size: int, workdir: Path, seed: int) -> list[Path]:
     return generate.generate(size, workdir, seed, weights, generate.triples_per_row(seed, weights))
 
 
-def import_size(store_path: Path, files: list[Path]) -> dict[str, float]:
+def import_size(store_path: Path, files: list[Path], *, together: bool = False) -> dict[str, float]:
+    """``files`` imported into a fresh store with the bundled data: one import each, or with
+    ``together`` all in one (``Importer.import_files``: one write, one compaction)."""
     subprocess.run([str(CLI), "--store", str(store_path), "init"], check=True, capture_output=True)
     store = EmbeddedStore(store_path)
     importer = Importer(store, Settings(base_iri=BASE, store_path=store_path))
-    triples = 0
     started = time.perf_counter()
-    for path in files:
-        triples += importer.import_file(path).triples
+    if together:
+        triples = sum(o.triples for o in importer.import_files(files))
+    else:
+        triples = sum(importer.import_file(path).triples for path in files)
     seconds = time.perf_counter() - started
     store.close()
     return {"files": len(files), "triples": triples, "seconds": seconds, "triples_per_s": triples / seconds}
@@ -461,8 +465,13 @@ def report_markdown(result: dict) -> str:
         s = result["by_size"][size]
         imp = s["import"]
         lines += [f"## {size}: {imp['triples']:,} imported triples", "",
-                  f"Import with SHACL: {imp['files']} file(s), {imp['seconds']:.1f} s, "
+                  f"Import with SHACL: {imp['files']} file(s), one import each, {imp['seconds']:.1f} s, "
                   f"**{imp['triples_per_s']:,.0f} triples/s** end to end.", ""]
+        if "import_together" in s:
+            both = s["import_together"]
+            lines += [f"All {both['files']} files in one import (`clusterkg import` given them all: one write, one "
+                      f"compaction; into another fresh store, the queries below run on the first): "
+                      f"{both['seconds']:.1f} s, **{both['triples_per_s']:,.0f} triples/s**.", ""]
         if "import_floor" in s:
             lines += _floor_lines(s["import_floor"])
         engines = sorted(s.get("engines", {}))
@@ -513,9 +522,20 @@ def report_markdown(result: dict) -> str:
             cells = [_ms(result["by_size"][size]["queries"].get(name, {}).get("clusterkg", {}))
                      for size in result["sizes"]]
             lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
-        lines += ["| import triples/s | " + " | ".join(
-            f"{result['by_size'][size]['import']['triples_per_s']:,.0f}" for size in result["sizes"]) + " |", ""]
+        rates = {"import triples/s, one import a file": "import", "import triples/s, all files in one import":
+                 "import_together", "import's steps alone, best triples/s on these cores": "import_floor"}
+        for row, key in rates.items():
+            lines.append(f"| {row} | " + " | ".join(_rate(result["by_size"][size], key) for size in result["sizes"])
+                         + " |")
+        lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _rate(entry: dict, key: str) -> str:
+    """A size's import rate of one kind; a single file's import is also "all files in one"."""
+    if key == "import_floor":
+        return f"{entry[key]['best_triples_per_s']:,.0f}" if key in entry else "—"
+    return f"{entry.get(key, entry['import'])['triples_per_s']:,.0f}"
 
 
 def _ms(cell: dict, key: str = "median_ms") -> str:
@@ -565,10 +585,12 @@ def targets_markdown(result: dict) -> list[str]:
         lines.append(f"| no saved query slower on the embedded store than on {engine} | "
                      + _verdict(not behind, "; ".join(behind) if behind else "none slower") + " |")
     rate = s["import"]["triples_per_s"]
+    together = s.get("import_together", {}).get("triples_per_s")
+    shown = f"{rate:,.0f}/s one import a file" + (f", {together:,.0f}/s all in one import" if together else "")
     bound = (f"; its steps alone, perfectly overlapped on {s['import_floor']['cores']} cores, at best "
              f"{s['import_floor']['best_triples_per_s']:,.0f}/s" if "import_floor" in s else "")
     lines.append("| import with SHACL >= 50,000 triples/s | "
-                 + _verdict(rate >= 50_000, f"{rate:,.0f}/s{bound}") + " |")
+                 + _verdict(max(rate, together or 0) >= 50_000, f"{shown}{bound}") + " |")
     if "http" in s:
         h = s["http"]
         rps = h["light_rps"]["rps"]
@@ -659,8 +681,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{label}] importing ...", flush=True)
             files = survey_files(size, workdir, args.seed)
             entry: dict = {"import": import_size(store_path, files)}
-            print(f"[{label}] {entry['import']['triples']} triples at {entry['import']['triples_per_s']:.0f}/s; "
-                  "the import's steps alone ...", flush=True)
+            print(f"[{label}] {entry['import']['triples']} triples at {entry['import']['triples_per_s']:.0f}/s",
+                  flush=True)
+            if len(files) > 1:
+                print(f"[{label}] all {len(files)} files in one import ...", flush=True)
+                entry["import_together"] = import_size(workdir / "store-together", files, together=True)
+                shutil.rmtree(workdir / "store-together")
+                print(f"[{label}] {entry['import_together']['triples_per_s']:.0f}/s", flush=True)
+            print(f"[{label}] the import's steps alone ...", flush=True)
             entry["import_floor"] = floor.import_floor(files)
             print(f"[{label}] at best {entry['import_floor']['best_triples_per_s']:.0f}/s; timing queries ...",
                   flush=True)

@@ -18,7 +18,7 @@ import click
 
 from graph import __version__
 from graph.config import Settings
-from graph.importer import Importer, ImportRejected
+from graph.importer import Importer, ImportRejected, UnreadableFile
 from graph.mapping.rdf_file import RDFFormatError
 from graph.mapping.survey_csv import CSVFormatError
 from graph.queries import ParameterError, QueryFileError, load_queries
@@ -140,28 +140,35 @@ def _report_and_exit(report_text: str, as_json: str | None = None) -> None:
 
 
 @_subcommand("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["csv", "ttl", "jsonld", "nt", "nq", "trig", "xml"]),
-              default=None, help="The file's format (default: from its extension).")
-@click.option("--id", "import_id", default=None, help="The import's id (default: file name + digest).")
+              default=None, help="The files' format (default: from each extension).")
+@click.option("--id", "import_id", default=None, help="The import's id (one file only; default: file name + digest).")
 @click.option("--report", type=click.Choice(["text", "json"]), default="text", help="Violation report format.")
-def import_cmd(ctx: click.Context, file: Path, fmt: str | None, import_id: str | None, report: str) -> None:
-    """Map, validate with SHACL, then commit FILE in one transaction; exit 2 on any violation."""
+def import_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, import_id: str | None,
+               report: str) -> None:
+    """Map, validate with SHACL, then commit FILES in one transaction, each into its own graph;
+    all of them or none: exit 2 on any violation, with every file's violations."""
+    if import_id is not None and len(files) > 1:
+        raise click.UsageError("--id names one import: give one file with it")
+    names = ", ".join(f.name for f in files)
     with _store(ctx) as store:
         importer = Importer(store, _settings(ctx))
         try:
-            outcome = importer.import_file(file, fmt, import_id)
+            outcomes = importer.import_files(list(files), fmt, import_id)
         except ImportRejected as exc:
             _report_and_exit(
-                f"{file.name}: not imported, nothing was written.\n" + exc.report.text(),
+                f"{names}: not imported, nothing was written.\n" + exc.report.text(),
                 json.dumps([v.as_dict() for v in exc.report.violations], indent=2) if report == "json" else None)
             return
-        except (CSVFormatError, RDFFormatError) as exc:
-            raise CLIError(f"{file.name}: {exc}") from exc
-    if outcome.status == "unchanged":
-        click.echo(f"{file.name}: already imported as {outcome.import_id}; nothing to do.")
-    else:
-        click.echo(f"{file.name}: imported as {outcome.import_id} ({outcome.triples} triples in <{outcome.graph}>).")
+        except UnreadableFile as exc:
+            raise CLIError(str(exc)) from exc
+    for file, outcome in zip(files, outcomes, strict=True):
+        if outcome.status == "unchanged":
+            click.echo(f"{file.name}: already imported as {outcome.import_id}; nothing to do.")
+        else:
+            click.echo(f"{file.name}: imported as {outcome.import_id} "
+                       f"({outcome.triples} triples in <{outcome.graph}>).")
 
 
 @_subcommand("validate")

@@ -4,14 +4,19 @@ An import writes exactly one named graph, ``<base>graph/import/<id>``, in one tr
 together with its PROV record (when, which file and its SHA-256, which tool version). A file
 whose digest is already imported is not written again. Any violation stops the import before
 the store is touched.
+
+Several files can be imported in one write (:meth:`Importer.import_files`, ``clusterkg import
+A.csv B.csv ...``): still one graph each, the same triples as one import after another (each file
+is mapped and validated as if the files before it were in the store), but all of them or none,
+and one write, one compaction of the store and one summary update for them all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,8 +28,8 @@ from graph.config import PROJECT_ROOT, Settings
 from graph.derived import add_derived, is_current, rebuild_update, summary_graph, write_with_summary
 from graph.mapping.d23 import D23Records, map_d23, source_digest
 from graph.mapping.memory import adder
-from graph.mapping.rdf_file import format_for, parse_rdf
-from graph.mapping.survey_csv import map_survey_csv
+from graph.mapping.rdf_file import RDFFormatError, format_for, parse_rdf
+from graph.mapping.survey_csv import CSVFormatError, map_survey_csv
 from graph.namespaces import CKG, DCTERMS, PROV, RDF, RDFS, SKOS, DataIRIs, slugify
 from graph.results import SelectResult
 from graph.store import Store, sizes
@@ -43,6 +48,15 @@ class ImportRejected(Exception):
     def __init__(self, report: ValidationReport) -> None:
         super().__init__(report.text())
         self.report = report
+
+
+class UnreadableFile(ValueError):
+    """A file of an import could not be read as its format (graph.mapping); nothing was written."""
+
+    def __init__(self, file_name: str, error: ValueError) -> None:
+        super().__init__(f"{file_name}: {error}")
+        self.file_name = file_name
+        self.error = error
 
 
 @dataclass
@@ -78,9 +92,10 @@ class ImportInfo:
 _CONTEXT_PROPERTIES = (RDF.type, DCTERMS.title, SKOS.prefLabel)
 
 
-def store_context(store: Store, graph: Graph) -> Graph:
+def store_context(store: Store, graph: Graph, earlier: Sequence[Graph] = ()) -> Graph:
     """What the shapes need from the store: the types, titles and names of resources ``graph``
-    refers to but does not describe (an existing survey, cluster or document)."""
+    refers to but does not describe (an existing survey, cluster or document); from the
+    ``earlier`` graphs of the same import too (files before this one, not yet in the store)."""
     referenced = {o for p in (CKG.survey, CKG.respondingCluster, CKG.attributionCandidate, CKG.reportedIn)
                   for o in graph.objects(None, p) if isinstance(o, URIRef)}
     described = set(graph.subjects(RDF.type, None))
@@ -88,6 +103,11 @@ def store_context(store: Store, graph: Graph) -> Graph:
     context = Graph()
     if not wanted:
         return context
+    for other in earlier:
+        for iri in wanted:
+            for p in _CONTEXT_PROPERTIES:
+                for o in other.objects(iri, p):
+                    context.add((iri, p, o))
     values = " ".join(f"<{iri}>" for iri in wanted)  # minted or parsed IRIs, never user text
     # one branch per property: with ``VALUES ?p`` instead, Oxigraph scanned every quad (4 s at 1M)
     branches = " UNION ".join(f"{{ ?s <{p}> ?o BIND(<{p}> AS ?p) }}" for p in _CONTEXT_PROPERTIES)
@@ -102,17 +122,83 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@dataclass
+class Staged:
+    """A file of an import, mapped, its validation under way, ready to be written."""
+
+    graph_iri: URIRef
+    prepared: Prepared
+    validation: Callable[[], ValidationReport]
+
+    @property
+    def graph(self) -> Graph:
+        return self.prepared.graph
+
+
+@dataclass
+class Batch:
+    """The files of one import (one write), in order. ``named``: violations name their file."""
+
+    named: bool = True
+    staged: dict[str, Staged] = field(default_factory=dict)  # by import id
+    clusters: dict[str, URIRef] = field(default_factory=dict)  # the files' clusters, by normalised name
+    responses: dict[URIRef, str] = field(default_factory=dict)  # response -> the file holding it
+    _store_clusters: dict[str, URIRef] | None = None
+
+    def store_clusters(self, importer: Importer) -> dict[str, URIRef]:
+        """The store's clusters, read once for the batch (its files do not change the store)."""
+        if self._store_clusters is None:
+            self._store_clusters = importer._known_clusters()
+        return self._store_clusters
+
+    def graphs(self) -> list[Graph]:
+        return [s.graph for s in self.staged.values()]
+
+    def add(self, import_id: str, graph_iri: URIRef, prepared: Prepared,
+            validation: Callable[[], ValidationReport]) -> None:
+        self.staged[import_id] = Staged(graph_iri, prepared, validation)
+        graph = prepared.graph
+        for cluster in graph.subjects(RDF.type, CKG.Cluster):
+            if isinstance(cluster, URIRef):
+                for p in (SKOS.prefLabel, SKOS.altLabel, RDFS.label):
+                    for label in graph.objects(cluster, p):
+                        self.clusters[normalise_label(str(label))] = cluster
+        for response in prepared.responses:
+            self.responses.setdefault(response, prepared.file_name)
+
+    def conflicts(self, prepared: Prepared) -> list[Violation]:
+        """Responses of ``prepared`` that an earlier file of the batch holds."""
+        return [Violation(
+            focus=str(r), path=None, value=None,
+            message=f"this response is also in {self.responses[r]}, imported with this file; give the "
+                    "response another response_id or leave one of the files out",
+            rule="one import per response", severity="Violation",
+            location=prepared.origins.get((r, None), Location())) for r in prepared.responses if r in self.responses]
+
+    def report(self) -> ValidationReport:
+        """Every file's violations (waiting for their checks), each naming its file in a batch of several."""
+        violations = []
+        for staged in self.staged.values():
+            found = staged.validation().violations
+            if self.named:
+                found = [replace(v, location=replace(v.location, file=staged.prepared.file_name)) for v in found]
+            violations += found
+        return ValidationReport(violations)
+
+
 class Importer:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.iris = DataIRIs(settings.base_iri)
 
     # -- preparing -------------------------------------------------------------------------------
-    def prepare_file(self, path: Path, fmt: str | None = None) -> Prepared:
+    def prepare_file(self, path: Path, fmt: str | None = None, *, batch: Batch | None = None) -> Prepared:
+        """``path`` mapped to RDF; in a ``batch``, its clusters also found among the earlier files'."""
         data = path.read_bytes()
         kind = (fmt or path.suffix.lstrip(".")).lower()
         if kind == "csv":
-            mapped = map_survey_csv(data, self.iris, known_clusters=self._known_clusters())
+            known = self._known_clusters() if batch is None else {**batch.store_clusters(self), **batch.clusters}
+            mapped = map_survey_csv(data, self.iris, known_clusters=known)
             return Prepared(mapped.graph, path.name, sha256_of(data), "csv", mapped.origins,
                             mapped.responses)
         graph = parse_rdf(data, format_for(path.name, fmt))
@@ -139,12 +225,17 @@ class Importer:
     def validate(self, prepared: Prepared, import_id: str | None = None) -> ValidationReport:
         return self.start_validation(prepared, import_id)()
 
-    def start_validation(self, prepared: Prepared, import_id: str | None = None) -> Callable[[], ValidationReport]:
+    def start_validation(self, prepared: Prepared, import_id: str | None = None, *,
+                         batch: Batch | None = None) -> Callable[[], ValidationReport]:
         """The validation begun (graph.validate.start_validation: the core constraints are checked
-        in a thread); the function returned waits for its report."""
+        in a thread); the function returned waits for its report. In a ``batch``, the earlier
+        files' graphs count as stored."""
         data = prepared.graph
-        pending = start_validation(data, prepared.origins, context=store_context(self.store, data))
+        earlier = batch.graphs() if batch is not None else []
+        pending = start_validation(data, prepared.origins, context=store_context(self.store, data, earlier))
         conflicts = self._conflicts(prepared, import_id or self.import_id_for(prepared))
+        if batch is not None:
+            conflicts += batch.conflicts(prepared)
 
         def report() -> ValidationReport:
             return ValidationReport([*pending.report().violations, *conflicts])
@@ -182,34 +273,72 @@ class Importer:
         return f"{stem}-{prepared.sha256[:10]}"
 
     def import_prepared(self, prepared: Prepared, import_id: str | None = None) -> ImportOutcome:
+        batch = Batch(named=False)
+        outcome = self._stage(prepared, import_id, batch)
+        self._commit(batch)
+        return outcome
+
+    def import_file(self, path: Path, fmt: str | None = None, import_id: str | None = None) -> ImportOutcome:
+        return self.import_prepared(self.prepare_file(path, fmt), import_id)
+
+    def import_files(self, paths: Sequence[Path], fmt: str | None = None,
+                     import_id: str | None = None) -> list[ImportOutcome]:
+        """Import ``paths`` in one write: each file into its own graph, as one import after another
+        would (a file's clusters, surveys and responses are found in the files before it), but all
+        of them or none. A violation in any file stops them all: the report names the file of each
+        violation; a file that cannot be read raises :class:`UnreadableFile`. While a file's
+        constraints are checked (in threads) the next one is mapped. ``import_id``: one file only."""
+        if import_id is not None and len(paths) != 1:
+            raise ValueError("an import id names the import of one file")
+        batch = Batch(named=len(paths) > 1)
+        outcomes = []
+        for path in paths:
+            try:
+                prepared = self.prepare_file(path, fmt, batch=batch)
+            except (CSVFormatError, RDFFormatError) as exc:
+                raise UnreadableFile(path.name, exc) from exc
+            outcomes.append(self._stage(prepared, import_id, batch))
+        self._commit(batch)
+        return outcomes
+
+    def _stage(self, prepared: Prepared, import_id: str | None, batch: Batch) -> ImportOutcome:
+        """Validation begun and the graph made ready for the write (derived edges, provenance): the
+        outcome the write will have, if it is made."""
         import_id = import_id or self.import_id_for(prepared)
         graph_iri = self.iris.import_graph(import_id)
+        if import_id in batch.staged:  # the same file twice
+            return ImportOutcome(import_id, str(graph_iri), "unchanged", len(batch.staged[import_id].graph))
         existing = self._import_digest(graph_iri)
         if existing == prepared.sha256:
             return ImportOutcome(import_id, str(graph_iri), "unchanged", len(self.store.get_graph(str(graph_iri))))
         log.info("import %s: %d triples mapped from %s; validating", import_id, len(prepared.graph),
                  prepared.file_name)
-        validation = self.start_validation(prepared, import_id)
-        # while the core constraints are checked (in a thread), the graph is made ready for the
-        # write: derived edges, provenance and the summary's changes (write_with_summary), all
-        # thrown away if the validation fails
+        validation = self.start_validation(prepared, import_id, batch=batch)
+        # while the constraints are checked (in threads), the graph is made ready for the write:
+        # derived edges, provenance and the summary's changes (write_with_summary), all thrown away
+        # if the validation fails
         final = prepared.graph  # the prepared graph becomes the import graph (copying it cost seconds)
         add_derived(final)
         self._add_provenance(final, prepared, import_id, graph_iri)
-
-        def valid() -> None:
-            report = validation()
-            if not report.conforms:
-                log.info("import %s: rejected, %d violation(s); nothing written", import_id, len(report.violations))
-                raise ImportRejected(report)
-            log.info("import %s: valid; writing %d triples to <%s>", import_id, len(final), graph_iri)
-
-        write_with_summary(self.store, self.iris, {str(graph_iri): final}, before_write=valid)
-        log.info("import %s: committed", import_id)
+        batch.add(import_id, graph_iri, prepared, validation)
         return ImportOutcome(import_id, str(graph_iri), "imported", len(final))
 
-    def import_file(self, path: Path, fmt: str | None = None, import_id: str | None = None) -> ImportOutcome:
-        return self.import_prepared(self.prepare_file(path, fmt), import_id)
+    def _commit(self, batch: Batch) -> None:
+        """Write what ``batch`` staged in one write, once every file's validation conforms."""
+        if not batch.staged:
+            return
+        names = ", ".join(batch.staged)
+
+        def valid() -> None:
+            report = batch.report()
+            if not report.conforms:
+                log.info("import %s: rejected, %d violation(s); nothing written", names, len(report.violations))
+                raise ImportRejected(report)
+            log.info("import %s: valid; writing %d triples", names, sum(len(s.graph) for s in batch.staged.values()))
+
+        write_with_summary(self.store, self.iris, {str(s.graph_iri): s.graph for s in batch.staged.values()},
+                           before_write=valid)
+        log.info("import %s: committed", names)
 
     def _add_provenance(self, g: Graph, prepared: Prepared, import_id: str, graph_iri: URIRef) -> None:
         activity = self.iris.import_activity(import_id)

@@ -28,10 +28,12 @@ from graph.vocab import terminology
 
 @dataclass(frozen=True)
 class Location:
-    """Where a node came from in the source: a CSV row (1 = header) and column, or a node."""
+    """Where a node came from in the source: a CSV row (1 = header) and column, or a node; and
+    the file, when an import of several files names it."""
 
     row: int | None = None
     column: str | None = None
+    file: str | None = None
 
     def describe(self) -> str:
         if self.row is None:
@@ -51,7 +53,7 @@ class Violation:
 
     def describe(self) -> str:
         where = self.location.describe() or f"node <{self.focus}>"
-        parts = [where]
+        parts = [f"{self.location.file}, {where}" if self.location.file else where]
         if self.path:
             parts.append(f"property <{self.path}>")
         if self.value is not None:
@@ -59,7 +61,8 @@ class Violation:
         return f"{'; '.join(parts)}: {self.message} [rule: {self.rule}]"
 
     def as_dict(self) -> dict[str, object]:
-        return {"row": self.location.row, "column": self.location.column, "node": self.focus,
+        return {"file": self.location.file, "row": self.location.row, "column": self.location.column,
+                "node": self.focus,
                 "property": self.path, "value": self.value, "message": self.message,
                 "rule": self.rule, "severity": self.severity}
 

@@ -172,3 +172,14 @@ def test_a_graph_small_beside_the_store_stays_in_the_transaction(tmp_path: Path,
     store.replace_graphs({NEW2: _big("new2", 2 * N)})  # ~1/5
     assert spy == [[OLD], [NEW2]] and len(store.get_graph(NEW2)) == 2 * N
     store.close()
+
+
+def test_new_graphs_of_one_write_are_bulk_loaded_together(tmp_path: Path, spy: list) -> None:
+    """One compaction follows however many graphs a write loads: the new graphs of one write (an
+    import of several files) decide together."""
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({OLD: _big("old", 9 * N)})
+    store.replace_graphs({NEW: _big("new"), NEW2: _big("new2")})  # ~1/10 of the store each, ~1/5 together
+    assert spy == [[OLD], [NEW, NEW2]]
+    assert len(store.get_graph(NEW)) == N and len(store.get_graph(NEW2)) == N
+    store.close()

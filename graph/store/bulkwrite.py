@@ -174,8 +174,8 @@ def recover(handle: ox.Store, directory: Path) -> list[str]:
 
 
 def worth_it(handle: ox.Store, triples: int) -> bool:
-    """Whether a new graph of ``triples`` is bulk-loaded: if it holds 1,000 triples or more and at
-    least an eighth of what the store holds.
+    """Whether a write's new graphs, ``triples`` together (each of 1,000 or more), are bulk-loaded:
+    if they hold at least an eighth of what the store holds.
 
     Each load adds its table files beside RocksDB's levels, overlapping them (a new graph's
     subjects and objects fall everywhere in the subject- and object-first indexes), and a read
@@ -184,7 +184,8 @@ def worth_it(handle: ox.Store, triples: int) -> bool:
     run, since a writer closes the store right after its write. So a bulk load is followed by a
     compaction (:func:`compact`), and that costs ~2.5 µs per stored triple (2.5 s at 1M) where the
     transaction costs ~45 µs per written one (flush included) and the bulk loader ~9: the bulk load
-    and compaction are the cheaper write when the graph holds more than about 1/16 of the store.
+    and compaction are the cheaper write when the new graphs hold more than about 1/16 of the store
+    (one compaction per write, however many graphs it loads).
     An eighth keeps a margin; below it the write stays in the transaction. (Compacting only every
     fourth load was tried in session 11: two loads left uncompacted at the end of the benchmark's
     1M import made its reads 1.4-1.9x slower, concept-clusters 2,334 vs 1,223 ms, for ~20% off

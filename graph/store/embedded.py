@@ -226,11 +226,16 @@ class EmbeddedStore(Store):
         def write(handle: ox.Store) -> None:
             parts: list[str] = [sizes.delete_data(_size_records(handle, names))]
             bulk: list[tuple[ox.NamedNode, str]] = []  # new graphs, bulk-loaded (graph.store.bulkwrite)
-            for iri, body, size in bodies:
-                exists = handle.contains_named_graph(iri)
-                if body and not exists and bulkwrite.worth_it(handle, size):
+            # one compaction follows however many graphs are loaded: the write's new graphs together
+            # decide (an import of several files at once)
+            new = {iri.value: size for iri, body, size in bodies
+                   if body and size >= bulkwrite.MIN_TRIPLES and not handle.contains_named_graph(iri)}
+            loaded = set(new) if new and bulkwrite.worth_it(handle, sum(new.values())) else set()
+            for iri, body, _size in bodies:
+                if body and iri.value in loaded:
                     bulk.append((iri, body))
                     continue
+                exists = handle.contains_named_graph(iri)
                 # only a graph that exists is dropped: a DROP in the transaction, even of nothing,
                 # makes Oxigraph's INSERT DATA after it read through the pending writes (+60% at 1M)
                 if exists:

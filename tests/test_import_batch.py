@@ -1,0 +1,139 @@
+"""Several files in one import (``Importer.import_files``, ``clusterkg import A B ...``): the same
+store as one import after another, all of them or none, every violation naming its file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from benchmarks import generate
+from graph.cli import main
+from graph.config import Settings
+from graph.importer import Importer, ImportRejected, UnreadableFile
+from graph.namespaces import PROV
+from graph.store import Store
+from graph.store.embedded import EmbeddedStore
+
+from .conftest import BASE, FIXTURES, quads_of
+from .test_derived import _check
+
+
+def _waves(out: Path, clusters: int = 12, waves: int = 3) -> list[Path]:
+    """Synthetic waves (benchmarks/generate.py): the same clusters answering each wave, so every
+    file after the first names clusters only the files before it introduce."""
+    out.mkdir(parents=True, exist_ok=True)
+    weights = generate.option_weights()
+    per_row = generate.triples_per_row(2023, weights)
+    files = generate.generate(round(clusters * waves * per_row), out, 2023, weights, per_row, clusters=clusters)
+    assert len(files) == waves
+    return files
+
+
+def _without_times(lines: list[str]) -> list[str]:
+    """The quads but each import's end time (the only thing two imports of a file differ in)."""
+    return [line for line in lines if str(PROV.endedAtTime) not in line]
+
+
+def test_one_import_of_several_files_equals_one_import_after_another(template_store: Path, tmp_path: Path) -> None:
+    files = _waves(tmp_path / "waves")
+    stores = {}
+    for way in ("one after another", "together"):
+        path = tmp_path / way.replace(" ", "-")
+        shutil.copytree(template_store, path)
+        store = EmbeddedStore(path)
+        importer = Importer(store, Settings(base_iri=BASE, store_path=path))
+        if way == "together":
+            outcomes = importer.import_files(files)
+        else:
+            outcomes = [importer.import_file(f) for f in files]
+        assert [o.status for o in outcomes] == ["imported"] * len(files)
+        stores[way] = (store, outcomes)
+    (one, one_outcomes), (together, together_outcomes) = stores.values()
+    assert [(o.import_id, o.graph, o.triples) for o in one_outcomes] == \
+        [(o.import_id, o.graph, o.triples) for o in together_outcomes]
+    assert _without_times(quads_of(one)) == _without_times(quads_of(together))  # summary and sizes too
+    # later waves name the first wave's clusters, not clusters of their own
+    clusters = together.query("SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { GRAPH ?g { ?c a "
+                              "<https://w3id.org/clusterkg/ontology#Cluster> "
+                              "FILTER (CONTAINS(STR(?c), 'synthetic')) } }")
+    assert int(clusters.rows[0]["n"]) == 12  # type: ignore[union-attr, arg-type]
+    for store, _ in stores.values():
+        store.close()
+
+
+def test_several_files_on_every_backend_keep_the_summary_right(store: Store, settings: Settings,
+                                                               tmp_path: Path) -> None:
+    importer = Importer(store, settings)
+    files = _waves(tmp_path / "waves", clusters=6)
+    outcomes = importer.import_files(files)
+    assert [o.status for o in outcomes] == ["imported"] * 3
+    assert {o.graph for o in outcomes} <= set(store.named_graphs())
+    _check(store, settings)
+    # the same files again: nothing to do, nothing written
+    before = quads_of(store)
+    assert [o.status for o in importer.import_files(files)] == ["unchanged"] * 3
+    assert quads_of(store) == before
+
+
+def test_a_violation_in_any_file_stops_them_all(store: Store, settings: Settings, tmp_path: Path) -> None:
+    importer = Importer(store, settings)
+    files = [*_waves(tmp_path / "waves", clusters=4, waves=2), FIXTURES / "csv" / "bad-option.csv"]
+    before = quads_of(store)
+    with pytest.raises(ImportRejected) as info:
+        importer.import_files(files)
+    assert quads_of(store) == before, "a refused import of several files changed the store"
+    [v] = info.value.report.violations
+    assert (v.location.file, v.location.row, v.location.column, v.value) == \
+        ("bad-option.csv", 2, "green_challenges", "Lack of patience")
+    assert v.describe().startswith("bad-option.csv, row 2, column 'green_challenges'")
+    assert v.as_dict()["file"] == "bad-option.csv"
+
+
+def test_a_response_in_two_files_of_one_import_is_refused(store: Store, settings: Settings, tmp_path: Path) -> None:
+    importer = Importer(store, settings)
+    [first] = _waves(tmp_path / "a", clusters=3, waves=1)
+    again = tmp_path / "again.csv"  # the same responses, another file (another digest)
+    again.write_bytes(first.read_bytes() + b"\n")
+    before = quads_of(store)
+    with pytest.raises(ImportRejected) as info:
+        importer.import_files([first, again])
+    assert quads_of(store) == before
+    found = info.value.report.violations
+    assert len(found) == 3 and {v.rule for v in found} == {"one import per response"}
+    assert all(v.location.file == "again.csv" and first.name in v.message for v in found)
+    assert sorted(v.location.row for v in found) == [2, 3, 4]  # type: ignore[type-var]
+
+
+def test_the_same_file_twice_is_imported_once(store: Store, settings: Settings, tmp_path: Path) -> None:
+    [wave] = _waves(tmp_path / "a", clusters=3, waves=1)
+    outcomes = Importer(store, settings).import_files([wave, wave])
+    assert [o.status for o in outcomes] == ["imported", "unchanged"]
+    assert outcomes[0].graph == outcomes[1].graph and outcomes[0].triples == outcomes[1].triples
+    _check(store, settings)
+
+
+def test_an_unreadable_file_is_named_and_nothing_is_written(store: Store, settings: Settings, tmp_path: Path) -> None:
+    files = [*_waves(tmp_path / "a", clusters=3, waves=1), FIXTURES / "csv" / "latin1.csv"]
+    before = quads_of(store)
+    with pytest.raises(UnreadableFile) as info:
+        Importer(store, settings).import_files(files)
+    assert str(info.value).startswith("latin1.csv: line ") and "UTF-8" in str(info.value)
+    assert quads_of(store) == before
+
+
+def test_cli_imports_several_files_in_one_command(store_path: Path, tmp_path: Path) -> None:
+    files = _waves(tmp_path / "waves", clusters=3, waves=2)
+    runner = CliRunner()
+    done = runner.invoke(main, ["--store", str(store_path), "import", *map(str, files)])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith(f.name + ": imported as ") for line, f in zip(lines, files, strict=True))
+    refused = runner.invoke(main, ["--store", str(store_path), "import", "--id", "x", *map(str, files)])
+    assert refused.exit_code == 2 and "--id names one import" in refused.output
+    bad = runner.invoke(main, ["--store", str(store_path), "import", "--report", "json", str(files[0]),
+                               str(FIXTURES / "csv" / "bad-option.csv")])
+    assert bad.exit_code == 2 and '"file": "bad-option.csv"' in bad.output
