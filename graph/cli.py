@@ -19,8 +19,6 @@ import click
 from graph import __version__
 from graph.config import Settings
 from graph.importer import Importer, ImportRejected, UnreadableFile
-from graph.mapping.rdf_file import RDFFormatError
-from graph.mapping.survey_csv import CSVFormatError
 from graph.queries import ParameterError, QueryFileError, load_queries
 from graph.results import AskResult, GraphResult, SelectResult, to_csv, to_sparql_json, to_sparql_xml, to_table, to_tsv
 from graph.sparql_text import query_form
@@ -172,19 +170,18 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, imp
 
 
 @_subcommand("validate")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["csv", "ttl", "jsonld", "nt", "nq", "trig", "xml"]),
-              default=None, help="The file's format (default: from its extension).")
+              default=None, help="The files' format (default: from each extension).")
 @click.option("--report", type=click.Choice(["text", "json"]), default="text", help="Report format.")
-def validate_cmd(ctx: click.Context, file: Path, fmt: str | None, report: str) -> None:
-    """Validate FILE as `import` would, and never write; exit 2 on any violation."""
+def validate_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, report: str) -> None:
+    """Validate FILES as `import` would (several: as one import of them all), and never write;
+    exit 2 on any violation."""
     with _store(ctx) as store:
-        importer = Importer(store, _settings(ctx))
         try:
-            prepared = importer.prepare_file(file, fmt)
-        except (CSVFormatError, RDFFormatError) as exc:
-            raise CLIError(f"{file.name}: {exc}") from exc
-        result = importer.validate(prepared)
+            result = Importer(store, _settings(ctx)).validate_files(list(files), fmt)
+        except UnreadableFile as exc:
+            raise CLIError(str(exc)) from exc
     if report == "json":
         click.echo(json.dumps({"conforms": result.conforms,
                                "violations": [v.as_dict() for v in result.violations]}, indent=2))

@@ -291,15 +291,26 @@ class Importer:
         if import_id is not None and len(paths) != 1:
             raise ValueError("an import id names the import of one file")
         batch = Batch(named=len(paths) > 1)
-        outcomes = []
-        for path in paths:
-            try:
-                prepared = self.prepare_file(path, fmt, batch=batch)
-            except (CSVFormatError, RDFFormatError) as exc:
-                raise UnreadableFile(path.name, exc) from exc
-            outcomes.append(self._stage(prepared, import_id, batch))
+        outcomes = [self._stage(self._prepare_in(batch, path, fmt), import_id, batch) for path in paths]
         self._commit(batch)
         return outcomes
+
+    def validate_files(self, paths: Sequence[Path], fmt: str | None = None) -> ValidationReport:
+        """:meth:`import_files`' report, without writing anything."""
+        batch = Batch(named=len(paths) > 1)
+        for path in paths:
+            prepared = self._prepare_in(batch, path, fmt)
+            import_id = self.import_id_for(prepared)
+            if import_id not in batch.staged:
+                batch.add(import_id, self.iris.import_graph(import_id), prepared,
+                          self.start_validation(prepared, import_id, batch=batch))
+        return batch.report()
+
+    def _prepare_in(self, batch: Batch, path: Path, fmt: str | None) -> Prepared:
+        try:
+            return self.prepare_file(path, fmt, batch=batch)
+        except (CSVFormatError, RDFFormatError) as exc:
+            raise UnreadableFile(path.name, exc) from exc
 
     def _stage(self, prepared: Prepared, import_id: str | None, batch: Batch) -> ImportOutcome:
         """Validation begun and the graph made ready for the write (derived edges, provenance): the

@@ -3,6 +3,7 @@ store as one import after another, all of them or none, every violation naming i
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmarks import generate
-from graph.cli import main
+from graph.cli import EXIT_ERROR, main
 from graph.config import Settings
 from graph.importer import Importer, ImportRejected, UnreadableFile
 from graph.namespaces import PROV
@@ -137,3 +138,27 @@ def test_cli_imports_several_files_in_one_command(store_path: Path, tmp_path: Pa
     bad = runner.invoke(main, ["--store", str(store_path), "import", "--report", "json", str(files[0]),
                                str(FIXTURES / "csv" / "bad-option.csv")])
     assert bad.exit_code == 2 and '"file": "bad-option.csv"' in bad.output
+
+
+def test_cli_validates_several_files_as_one_import_and_writes_nothing(store_path: Path, tmp_path: Path) -> None:
+    files = _waves(tmp_path / "waves", clusters=3, waves=2)
+    store = EmbeddedStore(store_path, read_only=True)
+    before = quads_of(store)
+    store.close()
+    runner = CliRunner()
+    good = runner.invoke(main, ["--store", str(store_path), "validate", *map(str, files)])
+    assert good.exit_code == 0 and good.output.startswith("Conforms"), good.output
+    again = tmp_path / "again.csv"  # the first wave's responses again: a duplicate only within the files
+    again.write_bytes(files[0].read_bytes() + b"\n")
+    bad = runner.invoke(main, ["--store", str(store_path), "validate", "--report", "json", str(files[0]),
+                               str(again), str(FIXTURES / "csv" / "bad-option.csv")])
+    assert bad.exit_code == 2, bad.output
+    found = json.loads(bad.output)["violations"]
+    assert {v["file"] for v in found} == {"again.csv", "bad-option.csv"}
+    assert sum(v["rule"] == "one import per response" for v in found) == 3
+    unreadable = runner.invoke(main, ["--store", str(store_path), "validate", str(files[0]),
+                                      str(FIXTURES / "csv" / "latin1.csv")])
+    assert unreadable.exit_code == EXIT_ERROR and "latin1.csv: line " in unreadable.output
+    store = EmbeddedStore(store_path, read_only=True)
+    assert quads_of(store) == before
+    store.close()
