@@ -6,7 +6,8 @@ the service's start, on the embedded store, against the raw engine and against e
     python benchmarks/run.py --sizes 10k 100k --engines oxigraph virtuoso
 
 For each size: a fresh embedded store with the bundled data, the synthetic waves imported through
-the real import path (mapping, SHACL, one transaction each); then, for every saved query that runs
+the real import path (mapping, SHACL, one import each; then, into another fresh store, all in one
+import; and each import step alone, benchmarks/floor.py); then, for every saved query that runs
 with its defaults, the median and p95 of repeated runs after warm-up through clusterkg
 (`SavedQuery.run`) and of the same bound SPARQL on pyoxigraph directly, the two sides' runs
 alternating (the ratio is clusterkg's overhead); `/api/queries/NAME`, `/sparql` and pages over HTTP
