@@ -3,7 +3,7 @@
 The import's end-to-end rate (benchmarks/run.py) is what a user gets; this says what the steps it
 cannot skip cost by themselves, so a rate target can be judged against the machine: the mapping
 (Python), the derived edges, the N-Triples text both SHACL engines read, the core SHACL check
-(pyshacl-turbo), the SHACL-SPARQL constraints (graph.shacl_sparql on in-memory pyoxigraph), the
+(shacl-rust), the SHACL-SPARQL constraints (graph.shacl_sparql on in-memory pyoxigraph), the
 engine's bulk loader writing every graph into a fresh on-disk store, and one compaction of it. Left
 out, so that the sum is a lower bound: the store context and conflict queries, the summary's
 maintenance, the commit's transaction and bookkeeping, a compaction per bulk load, the provenance.
@@ -67,8 +67,8 @@ def import_floor(files: list[Path], cores: int | None = None) -> dict:
     cores = cores or os.cpu_count() or 1
     iris = DataIRIs(BASE)
     datas = [path.read_bytes() for path in files]
-    shapes = validate._compiled_core_shapes()  # compiled once per process, as in the service
-    terminology = validate._terminology_ntriples()
+    terminology = validate._terminology_ntriples()  # made once per process, as in the service
+    validate._core_shapes_ntriples()
     steps: dict[str, dict[str, float]] = {}
 
     def mapping() -> list[Graph]:
@@ -84,9 +84,7 @@ def import_floor(files: list[Path], cores: int | None = None) -> dict:
     _timed(steps, "derived edges", lambda: [add_derived(g) for g in graphs])
     texts = _timed(steps, "N-Triples", lambda: [ntriples(g) for g in graphs])
     triples = sum(len(g) for g in graphs)
-    _timed(steps, "SHACL core (pyshacl-turbo)", lambda: [
-        shapes.validate(validate._text_input(text + terminology), inference="none", abort_on_first=False,
-                        allow_warnings=False) for text in texts])
+    _timed(steps, "SHACL core (shacl-rust)", lambda: [validate.core_check(text + terminology) for text in texts])
     _timed(steps, "SHACL-SPARQL constraints", lambda: [validate._sparql_checks(text + terminology) for text in texts])
     with tempfile.TemporaryDirectory(prefix="clusterkg-floor-") as tmp:
         _write(steps, ox.Store(tmp), texts)

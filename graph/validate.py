@@ -13,8 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 
-from pyshacl_turbo import CompiledShapes, compile_shapes
-from pyshacl_turbo.rdf import Input
+import pyoxigraph as ox
+import shacl_rust
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
@@ -22,7 +22,7 @@ from graph.config import SHAPES_FILE
 from graph.namespaces import RDFS, SH
 from graph.shacl_sparql import SparqlResult, memory_store_of, without_sparql_constraints
 from graph.shacl_sparql import evaluate_store as evaluate_sparql_constraints
-from graph.store.terms import ntriples
+from graph.store.terms import from_ox, ntriples
 from graph.vocab import terminology
 
 
@@ -94,12 +94,8 @@ def shapes_graph() -> Graph:
     return graph
 
 
-def _rule_name(report: Graph, result: Node, shapes: Graph) -> str:
-    constraint = report.value(result, SH.sourceConstraint)
-    if isinstance(constraint, URIRef):  # a named SPARQL constraint says most
-        return str(constraint).rsplit("#", 1)[-1]
-    shape = report.value(result, SH.sourceShape)
-    component = report.value(result, SH.sourceConstraintComponent)
+def _rule_name(shape: Node | None, component: Node | None, shapes: Graph) -> str:
+    """The rule a core result broke: its shape's name (or label) and the constraint component."""
     label = shapes.value(shape, RDFS.label) if shape is not None else None
     name = str(shape).rsplit("#", 1)[-1] if isinstance(shape, URIRef) else None
     comp = str(component).rsplit("#", 1)[-1] if component is not None else "constraint"
@@ -107,8 +103,7 @@ def _rule_name(report: Graph, result: Node, shapes: Graph) -> str:
         return f"{name} ({comp})"
     if label:
         return f"{label} ({comp})"
-    # a blank-node shape: name it by the SPARQL constraint's label or its component
-    return comp
+    return comp  # a blank-node shape without a label: its component says most
 
 
 def _term_text(term: Node | None) -> str | None:
@@ -119,19 +114,32 @@ def _term_text(term: Node | None) -> str | None:
 
 @cache
 def core_shapes_graph() -> Graph:
-    """The shapes pyshacl checks: all but the SPARQL-based constraints (graph.shacl_sparql)."""
+    """The shapes the core engine checks: all but the SPARQL-based constraints (graph.shacl_sparql)."""
     return without_sparql_constraints(shapes_graph())
 
 
 @cache
-def _compiled_core_shapes() -> CompiledShapes:
-    return compile_shapes(core_shapes_graph(), advanced=True)
+def _core_shapes_ntriples() -> str:
+    """The core shapes as N-Triples, blank node labels as rdflib has them (results name their
+    shapes by these labels, and :func:`_rule_name` looks the labels up in ``shapes_graph()``)."""
+    return ntriples(core_shapes_graph())
 
 
-def _text_input(text: str) -> Input:
-    """pyshacl-turbo's input record for N-Triples text (its ``rdf.Input``; the version is pinned):
-    blank nodes come back with their labels as written, so a result's focus node is ``data``'s BNode."""
-    return Input(text, "nt", None, {})
+def core_check(text: str) -> list[dict[str, object]]:
+    """The core constraints checked on N-Triples ``text`` by shacl-rust (a Rust SHACL Core engine;
+    it releases the GIL): its results, terms in N-Triples syntax, data blank nodes as labelled."""
+    report = shacl_rust.validate(text, _core_shapes_ntriples(), data_format="nt", shapes_format="nt",
+                                 experimental_index=True)
+    return list(report["results"])
+
+
+def _term(text: object) -> Node | None:
+    """An N-Triples term (as shacl-rust writes them) as the rdflib term the mapping used."""
+    if not isinstance(text, str):
+        return None
+    [quad] = ox.parse(f"<urn:clusterkg:s> <urn:clusterkg:p> {text} .".encode(), format=ox.RdfFormat.N_TRIPLES,
+                      rename_blank_nodes=False)
+    return from_ox(quad.object)
 
 
 @cache
@@ -163,21 +171,18 @@ def start_validation(data: Graph, origins: Origins | None = None, *,
     checked), the validation is of ``data`` as it was.
 
     ``data``, ``context`` and the terminology are written once as N-Triples text (the
-    terminology's text made once per process), and both engines read that text: pyshacl-turbo (a
-    Rust engine with pySHACL's API and report vocabulary; several times faster than pyshacl here,
-    see docs/performance.md) parses and checks it without holding the GIL (given the rdflib graph,
-    it walked every triple in Python first: 0.5-0.7 s of a 117,000-triple import, and no thread
-    could run meanwhile), and the SPARQL-based constraints run with one query each on an in-memory
-    pyoxigraph store loaded from it (graph.shacl_sparql), which Oxigraph also does without the GIL
-    (0.6-0.7 s of a 117,000-triple import, which ran before the derived edges were added until
-    session 11). tests/test_shapes.py checks both against plain pyshacl. (Not the core
+    terminology's text made once per process), and both engines read that text without holding
+    the GIL: shacl-rust checks the core constraints (:func:`core_check`; 0.3-0.4 s for a
+    117,000-triple wave where pyshacl-turbo, used until session 12, took 1.6-2.0 s and pyshacl
+    several times that; see docs/performance.md), and the SPARQL-based constraints run with one
+    query each on an in-memory pyoxigraph store loaded from it (graph.shacl_sparql).
+    tests/test_shapes.py checks both against plain pyshacl on every shape's fixture. (Not the core
     constraints on the pyoxigraph store too: Oxigraph stores xsd:nonNegativeInteger and the other
-    integer types as xsd:integer, so sh:datatype would see the wrong type; pyshacl-turbo's parser
+    integer types as xsd:integer, so sh:datatype would see the wrong type; shacl-rust's parser
     keeps the datatype as written.)
     """
     text = ntriples(data) + (ntriples(context) if context is not None else "") + _terminology_ntriples()
-    core = _checks().submit(_compiled_core_shapes().validate, _text_input(text), inference="none",
-                            abort_on_first=False, allow_warnings=False)
+    core = _checks().submit(core_check, text)
     return PendingValidation(core, _checks().submit(_sparql_checks, text), origins or {})
 
 
@@ -193,12 +198,12 @@ class PendingValidation:
     def report(self) -> ValidationReport:
         """Wait for the checks; every violation, ordered by source row."""
         if self._report is None:
-            _conforms, core_report, _text = self.core.result()
-            self._report = _report(self.sparql.result(), core_report, self.origins)
+            self._report = _report(self.sparql.result(), self.core.result(), self.origins)
         return self._report
 
 
-def _report(found_by_sparql: list[SparqlResult], report: Graph, origins: Origins) -> ValidationReport:
+def _report(found_by_sparql: list[SparqlResult], core: list[dict[str, object]],
+            origins: Origins) -> ValidationReport:
     shapes = shapes_graph()
     violations = []
     for found in found_by_sparql:
@@ -209,19 +214,19 @@ def _report(found_by_sparql: list[SparqlResult], report: Graph, origins: Origins
             message=found.message,
             rule=str(name).rsplit("#", 1)[-1] if isinstance(name, URIRef) else "SPARQLConstraintComponent",
             severity=found.constraint.severity, location=location))
-    # only top-level results: the sh:detail results nested in them repeat the same problem
-    for result in report.objects(None, SH.result):
-        focus = report.value(result, SH.focusNode)
-        path = report.value(result, SH.resultPath)
-        value = report.value(result, SH.value)
-        message = report.value(result, SH.resultMessage)
-        severity = report.value(result, SH.resultSeverity)
+    # top-level results only (as pyshacl's sh:result; tests/test_shapes.py compares them)
+    for result in core:
+        focus, path, value = _term(result.get("focusNode")), _term(result.get("resultPath")), _term(result.get("value"))
+        shape = _term(result.get("sourceShape"))
+        own = shapes.value(shape, SH.message) if shape is not None else None  # as pyshacl: the shape's message
+        messages = result.get("messages") or ["constraint violated"]
+        severity = result.get("severity")
         location = origins.get((focus, path)) or origins.get((focus, None)) or Location()
         violations.append(Violation(
             focus=_term_text(focus) or "", path=_term_text(path), value=_term_text(value),
-            message=str(message) if message is not None else "constraint violated",
-            rule=_rule_name(report, result, shapes),
-            severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
+            message=str(own) if own is not None else str(messages[0]),  # type: ignore[index]
+            rule=_rule_name(shape, _term(result.get("sourceConstraintComponent")), shapes),
+            severity=str(severity).strip("<>").rsplit("#", 1)[-1] if severity else "Violation",
             location=location,
         ))
     violations.sort(key=lambda v: (v.location.row or 0, v.focus, v.path or "", v.message))

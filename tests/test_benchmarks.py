@@ -39,10 +39,10 @@ def test_quick_benchmark_runs_and_reports(tmp_path: Path) -> None:
     # prov:wasGeneratedBy a response and a few a file), every step timed
     floor = entry["import_floor"]
     assert 0.95 * entry["import"]["triples"] <= floor["triples"] < entry["import"]["triples"]
-    assert list(floor["steps"]) == ["mapping", "derived edges", "N-Triples", "SHACL core (pyshacl-turbo)",
+    assert list(floor["steps"]) == ["mapping", "derived edges", "N-Triples", "SHACL core (shacl-rust)",
                                     "SHACL-SPARQL constraints", "bulk load", "one compaction"]
     assert all(s["wall_s"] > 0 and s["cpu_s"] >= 0 for s in floor["steps"].values())
     assert floor["best_s"] == floor["cpu_s"] / floor["cores"]
     text = report.read_text()
     assert "triples/s" in text and "| `clusters-sharing` |" in text
-    assert "| SHACL core (pyshacl-turbo) |" in text and "at best" in text
+    assert "| SHACL core (shacl-rust) |" in text and "at best" in text
