@@ -7,7 +7,7 @@ nodes: ``$this`` becomes ``?this``, bound first by the shape's targets (sh:targe
 rdfs:subClassOf*, sh:targetNode, sh:targetSubjectsOf, sh:targetObjectsOf). That is the pre-binding
 the SHACL specification defines (section 5.3.1: solutions for each focus node, $this bound before
 the pattern is evaluated), so the results are the same; the shape tests check every constraint's
-fixture against both. Core constraints stay with pyshacl.
+fixture against both. The core constraints are checked by shacl-rust (graph.validate).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def evaluate_store(store: ox.Store, shapes: Graph) -> Iterator[SparqlResult]:
 
 
 def without_sparql_constraints(shapes: Graph) -> Graph:
-    """The shapes with their sh:sparql links removed: what pyshacl still has to check."""
+    """The shapes with their sh:sparql links removed: what the core engine checks."""
     core = Graph()
     core += shapes
     core.remove((None, SH.sparql, None))
