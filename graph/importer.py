@@ -26,6 +26,7 @@ from rdflib.namespace import XSD
 from graph import __version__
 from graph.config import PROJECT_ROOT, Settings
 from graph.derived import add_derived, is_current, rebuild_update, summary_graph, write_with_summary
+from graph.gc_tuning import fewer_collections
 from graph.mapping.d23 import D23Records, map_d23, source_digest
 from graph.mapping.memory import adder
 from graph.mapping.rdf_file import RDFFormatError, format_for, parse_rdf
@@ -274,12 +275,14 @@ class Importer:
 
     def import_prepared(self, prepared: Prepared, import_id: str | None = None) -> ImportOutcome:
         batch = Batch(named=False)
-        outcome = self._stage(prepared, import_id, batch)
-        self._commit(batch)
+        with fewer_collections():
+            outcome = self._stage(prepared, import_id, batch)
+            self._commit(batch)
         return outcome
 
     def import_file(self, path: Path, fmt: str | None = None, import_id: str | None = None) -> ImportOutcome:
-        return self.import_prepared(self.prepare_file(path, fmt), import_id)
+        with fewer_collections():  # the mapping too
+            return self.import_prepared(self.prepare_file(path, fmt), import_id)
 
     def import_files(self, paths: Sequence[Path], fmt: str | None = None,
                      import_id: str | None = None) -> list[ImportOutcome]:
@@ -291,8 +294,9 @@ class Importer:
         if import_id is not None and len(paths) != 1:
             raise ValueError("an import id names the import of one file")
         batch = Batch(named=len(paths) > 1)
-        outcomes = [self._stage(self._prepare_in(batch, path, fmt), import_id, batch) for path in paths]
-        self._commit(batch)
+        with fewer_collections():
+            outcomes = [self._stage(self._prepare_in(batch, path, fmt), import_id, batch) for path in paths]
+            self._commit(batch)
         return outcomes
 
     def validate_files(self, paths: Sequence[Path], fmt: str | None = None) -> ValidationReport:

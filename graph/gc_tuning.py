@@ -1,0 +1,41 @@
+"""Fewer cyclic garbage collections while an import builds its graphs.
+
+An import creates millions of rdflib terms, tuples and dicts, nearly all of them alive until the
+write; CPython's cyclic collector, triggered every 700 new container objects, walks more of them
+the further the import gets (a full collection visits every live object). The nine 1M waves in
+one import, idle machine: 32.9-37.8 s with the default thresholds, 30.3 s with these (30.1-30.9 s
+with the collector off). The thresholds are process-wide: while any import runs (the service may
+run two) they are raised, and put back when the last one ends.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+IMPORT_THRESHOLDS = (100_000, 50, 1_000)
+
+_lock = threading.Lock()
+_active = 0
+_saved: tuple[int, int, int] | None = None
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Raise the collector's thresholds for the duration (nested and concurrent uses allowed)."""
+    global _active, _saved
+    with _lock:
+        if _active == 0:
+            _saved = gc.get_threshold()
+            gc.set_threshold(*IMPORT_THRESHOLDS)
+        _active += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _active -= 1
+            if _active == 0 and _saved is not None:
+                gc.set_threshold(*_saved)
+                _saved = None
