@@ -149,7 +149,7 @@ class Batch:
     def store_clusters(self, importer: Importer) -> dict[str, URIRef]:
         """The store's clusters, read once for the batch (its files do not change the store)."""
         if self._store_clusters is None:
-            self._store_clusters = importer._known_clusters()
+            self._store_clusters = importer.known_clusters()
         return self._store_clusters
 
     def graphs(self) -> list[Graph]:
@@ -198,7 +198,7 @@ class Importer:
         data = path.read_bytes()
         kind = (fmt or path.suffix.lstrip(".")).lower()
         if kind == "csv":
-            known = self._known_clusters() if batch is None else {**batch.store_clusters(self), **batch.clusters}
+            known = self.known_clusters() if batch is None else {**batch.store_clusters(self), **batch.clusters}
             mapped = map_survey_csv(data, self.iris, known_clusters=known)
             return Prepared(mapped.graph, path.name, sha256_of(data), "csv", mapped.origins,
                             mapped.responses)
@@ -213,7 +213,8 @@ class Importer:
         digest = sha256_of((source_digest() + "".join(sg.digest() for sg in system_graphs())).encode())
         return Prepared(graph, "graph/data/d23", digest, "d23", responses=responses)
 
-    def _known_clusters(self) -> dict[str, URIRef]:
+    def known_clusters(self) -> dict[str, URIRef]:
+        """The store's clusters by normalised name (preferred, alternative and rdfs labels)."""
         result = self.store.query(
             "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
             "PREFIX ckg: <https://w3id.org/clusterkg/ontology#> "
