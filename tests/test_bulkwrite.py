@@ -183,3 +183,40 @@ def test_new_graphs_of_one_write_are_bulk_loaded_together(tmp_path: Path, spy: l
     assert spy == [[OLD], [NEW, NEW2]]
     assert len(store.get_graph(NEW)) == N and len(store.get_graph(NEW2)) == N
     store.close()
+
+
+def test_graphs_loaded_side_by_side_fail_together(tmp_path: Path) -> None:
+    """The new graphs of a write load in parallel (one per core); when one load fails, every graph
+    of the write is dropped again, whichever finished, and the intent is gone."""
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({OLD: _big("old", 10)})
+    store.close()
+    before = _quads(tmp_path / "s")
+    handle = ox.Store(str(tmp_path / "s"))
+    good = "".join(f"<https://example.org/g/{i}> <{P}> \"g {i}\" .\n" for i in range(N))
+    bodies = [(ox.NamedNode(NEW), good), (ox.NamedNode(NEW2), good + "<not an IRI> <p> 'x' .\n"),
+              (ox.NamedNode(NEW + "3"), good)]
+    try:
+        bw.begin(handle, tmp_path / "s", bodies)
+    except SyntaxError as exc:
+        failure = str(exc)
+    else:
+        pytest.fail("a body that is not N-Triples was loaded")
+    assert "Invalid IRI" in failure
+    assert not bw.pending(tmp_path / "s")
+    assert {str(q) for q in handle} == before
+
+
+def test_blank_nodes_of_graphs_loaded_side_by_side_stay_apart(tmp_path: Path, spy: list) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    graphs = {}
+    for name in (NEW, NEW2):
+        g = _big(name.rsplit("/", 1)[-1])
+        g.add((BNode("b0"), P, Literal("a blank node")))
+        graphs[name] = g
+    store.replace_graphs(graphs)
+    assert spy == [[NEW, NEW2]]
+    rows = store.query(f"SELECT DISTINCT ?b WHERE {{ ?b <{P}> 'a blank node' }}").rows  # type: ignore[union-attr]
+    assert len(rows) == 2
+    assert len(store.get_graph(NEW)) == N + 1 and len(store.get_graph(NEW2)) == N + 1
+    store.close()

@@ -39,6 +39,7 @@ import logging
 import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,13 +129,38 @@ def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, st
     intent = Intent(token, tuple(iri.value for iri, _ in bodies), "loading")
     _write_intent(directory, intent)
     try:
-        for iri, body in bodies:
-            handle.bulk_load(body.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=iri)
+        _load_all(handle, bodies)
     except BaseException:
         abort(handle, directory, intent)
         raise
     log.info("bulk-loaded %d new graph(s); committing the write", len(bodies))
     return token
+
+
+def _load_all(handle: ox.Store, bodies: list[tuple[ox.NamedNode, str]]) -> None:
+    """Each body bulk-loaded into its graph, as many at once as there are cores.
+
+    Oxigraph's bulk loader hands a batch of up to a million quads to one thread, so one load of a
+    100,000-triple graph keeps one core busy; the loads release the GIL, and each builds its own
+    table files and ingests them, so several graphs load side by side (nine 1M waves into a fresh
+    store: 10.3-10.9 s one after another, 5.2-6.2 s two at a time on 2 cores; three at a time
+    7.9 s). Every load is waited for before an error goes on, so the caller's abort sees them all
+    finished."""
+    workers = min(len(bodies), os.cpu_count() or 1)
+    if workers <= 1:
+        for iri, body in bodies:
+            _load(handle, iri, body)
+        return
+    biggest_first = sorted(bodies, key=lambda item: len(item[1]), reverse=True)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clusterkg-bulk") as pool:
+        loads = [pool.submit(_load, handle, iri, body) for iri, body in biggest_first]
+        wait(loads)
+    for load in loads:
+        load.result()  # the first failure, if any
+
+
+def _load(handle: ox.Store, iri: ox.NamedNode, body: str) -> None:
+    handle.bulk_load(body.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=iri)
 
 
 def abort(handle: ox.Store, directory: Path, intent: Intent | str) -> None:
