@@ -6,11 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from rdflib import Graph
 
 from graph.config import PROJECT_ROOT, Settings
 from graph.importer import Importer, ImportRejected
 from graph.mapping.rdf_file import RDFFormatError
 from graph.mapping.survey_csv import CSVFormatError
+from graph.namespaces import SKOS
 from graph.results import SelectResult
 from graph.store.embedded import EmbeddedStore
 
@@ -40,6 +42,26 @@ def test_bad_option_is_reported_by_row_column_value_and_rule(importer: Importer,
     assert (v.location.row, v.location.column, v.value) == (2, "green_challenges", "Lack of patience")
     assert v.rule == "OptionInSchemeConstraint"
     assert "Finding sustainable finance instruments" in v.message  # the allowed options are listed
+
+
+def test_the_allowed_options_are_listed_in_the_questionnaires_order(importer: Importer, store: EmbeddedStore,
+                                                                     tmp_path: Path) -> None:
+    """As the form lists them (skos:notation 1, 2, ... 10, not 1, 10, 2), the same in every run."""
+    scheme = Graph().parse(PROJECT_ROOT / "ontology" / "vocab" / "digital-challenges.ttl")
+    concepts = list(scheme.subjects(SKOS.inScheme, None))
+    expected = [str(scheme.value(c, SKOS.prefLabel))
+                for c in sorted(concepts, key=lambda c: int(scheme.value(c, SKOS.notation)))]
+    assert len(expected) >= 10
+    header, row = (CSV / "bad-option.csv").read_text(encoding="utf-8").splitlines()
+    columns = header.split(",")
+    cells = [""] * len(columns)
+    cells[:6] = row.split(",")[:6]
+    cells[columns.index("digital_challenges")] = "Blockchain for everything"
+    path = tmp_path / "bad-digital-option.csv"
+    path.write_text(header + "\n" + ",".join(cells) + "\n", encoding="utf-8")
+    [v] = _rejected(importer, store, path).report.violations
+    assert v.rule == "OptionInSchemeConstraint" and v.location.column == "digital_challenges"
+    assert v.message.endswith("; the options are: " + "; ".join(expected) + ".")
 
 
 def test_fourth_priority_is_refused(importer: Importer, store: EmbeddedStore) -> None:
