@@ -406,6 +406,9 @@ def restore_cmd(ctx: click.Context, backup: Path, yes: bool) -> None:
     click.echo(f"restored {summary.quads} quads in {summary.graphs} graphs from {backup}{dropped}")
 
 
+SERVE_SWITCH_INTERVAL_S = 0.001  # the GIL's switch interval while serving (see serve_cmd)
+
+
 @_subcommand("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
@@ -444,6 +447,13 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int, admin_toke
         store.close()
         raise CLIError(str(exc)) from exc
     click.echo(f"clusterkg {__version__} serving {settings.store_path} on http://{host}:{port}/ (Ctrl-C stops)")
+    # The service's threads mostly wait: on a query worker's pipe, on the socket. One whose worker
+    # has answered needs the GIL back before the worker can be handed the next query, and with
+    # Python's default switch interval (5 ms) it can wait that long behind a thread rendering a
+    # page, twice the light query's own time; the workers idle meanwhile. At 1 ms: the light query
+    # over HTTP at 1M, 8 clients, 2 cores, 9 rounds each (alternated): 280 -> 313-319 requests/s on
+    # average (0.5 ms: 267; docs/performance.md).
+    sys.setswitchinterval(SERVE_SWITCH_INTERVAL_S)
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="clusterkg")
     finally:
