@@ -220,3 +220,62 @@ def test_blank_nodes_of_graphs_loaded_side_by_side_stay_apart(tmp_path: Path, sp
     assert len(rows) == 2
     assert len(store.get_graph(NEW)) == N + 1 and len(store.get_graph(NEW2)) == N + 1
     store.close()
+
+
+def _loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Each bulk load's graph and number of lines, on a machine of two cores, long bodies split."""
+    calls: list[tuple[str, int]] = []
+    load = bw._load
+
+    def recorded(handle: ox.Store, iri: ox.NamedNode, body: str) -> None:
+        calls.append((iri.value, body.count("\n")))
+        load(handle, iri, body)
+
+    monkeypatch.setattr(bw, "_load", recorded)
+    monkeypatch.setattr(bw, "_cores", lambda: 2)
+    monkeypatch.setattr(bw, "SPLIT_BYTES", 10_000)
+    return calls
+
+
+def test_one_big_graph_loads_in_pieces_one_per_core(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _loads(monkeypatch)
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({NEW: _big("new")})
+    assert [graph for graph, _ in calls] == [NEW, NEW] and sum(lines for _, lines in calls) == N
+    assert min(lines for _, lines in calls) > N // 3  # cut near the middle
+    assert set(store.get_graph(NEW)) == set(_big("new"))
+    store.close()
+
+
+def test_a_graph_with_blank_nodes_loads_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blank node named at the first and the last line stays one node: one load."""
+    calls = _loads(monkeypatch)
+    g = Graph()
+    g.add((BNode("b0"), P, Literal("first")))
+    g += _big("new")
+    g.add((BNode("b0"), P, Literal("last")))
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({NEW: g})
+    assert calls == [(NEW, N + 2)]
+    rows = store.query(f"SELECT ?b WHERE {{ ?b <{P}> 'first', 'last' }}").rows  # type: ignore[union-attr]
+    assert len(rows) == 1
+    store.close()
+
+
+def test_as_many_graphs_as_cores_are_not_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _loads(monkeypatch)
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({NEW: _big("new"), NEW2: _big("new2")})
+    assert sorted(calls) == sorted([(NEW, N), (NEW2, N)])
+    store.close()
+
+
+def test_pieces_cut_at_line_ends_and_add_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bw, "SPLIT_BYTES", 10_000)
+    body = "".join(f"<https://example.org/{i}> <{P}> \"{'x' * (i % 7)}\" .\n" for i in range(5000))
+    iri = ox.NamedNode(NEW)
+    for cores in (2, 3, 4):
+        pieces = bw._pieces([(iri, body)], cores)
+        assert len(pieces) == cores and "".join(p for _, p in pieces) == body
+        assert all(p.endswith(" .\n") for _, p in pieces)
+    assert bw._pieces([(iri, "<a> <b> <c> .\n")], 2) == [(iri, "<a> <b> <c> .\n")]  # short: whole
