@@ -37,6 +37,8 @@ COLUMNS: list[str] = [
 ]
 REQUIRED_COLUMNS = {"cluster_name"}
 DEFAULT_SURVEY = "bioman4r2-2023"
+# rdflib's RDF, RDFS and SKOS namespaces make these terms anew at each use (~1 µs): made once
+_TYPE, _LABEL, _PREF_LABEL = RDF.type, RDFS.label, SKOS.prefLabel
 
 
 class CSVFormatError(ValueError):
@@ -120,13 +122,13 @@ def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIR
     seen[response] = n
     out.responses.append(response)
     out.origins[(response, None)] = Location(n, None)
-    add((response, RDF.type, CKG.SurveyResponse))
-    add((response, RDFS.label, Literal(f"Response of {name or '(no cluster name)'} (CSV row {n})", lang="en")))
+    add((response, _TYPE, CKG.SurveyResponse))
+    add((response, _LABEL, Literal(f"Response of {name or '(no cluster name)'} (CSV row {n})", lang="en")))
     add((response, CKG.survey, survey))
     at(response, CKG.survey, "survey_id")
     if survey_id != default_survey:
         # a survey the store may not know yet: described here, titled by its id
-        add((survey, RDF.type, CKG.Survey))
+        add((survey, _TYPE, CKG.Survey))
         add((survey, DCTERMS.title, Literal(row.get("survey_id") or survey_id)))
 
     # cluster (question 1)
@@ -135,10 +137,10 @@ def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIR
         cluster = known  # an existing cluster: referenced, its names left as they are
     else:
         cluster = iris.cluster(slugify(name) or f"unnamed-{response_slug}")
-        add((cluster, RDF.type, CKG.Cluster))
+        add((cluster, _TYPE, CKG.Cluster))
         if name:
-            add((cluster, SKOS.prefLabel, Literal(name, lang="en")))
-            add((cluster, RDFS.label, Literal(name, lang="en")))
+            add((cluster, _PREF_LABEL, Literal(name, lang="en")))
+            add((cluster, _LABEL, Literal(name, lang="en")))
     out.origins[(cluster, None)] = Location(n, "cluster_name")
     add((response, CKG.respondingCluster, cluster))
     at(response, CKG.respondingCluster, "cluster_name")
@@ -147,7 +149,7 @@ def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIR
     if row.get("respondent_position"):
         respondent = URIRef(f"{response}/respondent")
         add((response, CKG.respondent, respondent))
-        add((respondent, RDF.type, CKG.Respondent))
+        add((respondent, _TYPE, CKG.Respondent))
         position = resolve_option(VOCAB["respondent-positions"], row["respondent_position"])
         add((respondent, CKG.position, position or Literal(row["respondent_position"])))
         out.origins[(respondent, None)] = Location(n, "respondent_position")
@@ -179,11 +181,11 @@ def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIR
     for k, item in enumerate(_split(row.get("kpis", "")), start=1):
         kpi = URIRef(f"{response}/kpi/{k}")
         add((response, CKG.reportsKPI, kpi))
-        add((kpi, RDF.type, CKG.KeyPerformanceIndicator))
+        add((kpi, _TYPE, CKG.KeyPerformanceIndicator))
         heading, _, text = item.partition(":") if ":" in item else ("", "", item)
         text = text.strip()
         add((kpi, CKG.kpiText, Literal(text)))
-        add((kpi, RDFS.label, Literal(text, lang="en")))
+        add((kpi, _LABEL, Literal(text, lang="en")))
         if heading.strip():
             add((kpi, CKG.categoryHeading, Literal(heading.strip())))
             category = resolve_option(VOCAB["kpi-categories"], heading)
@@ -205,7 +207,7 @@ def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIR
             slug = option.rsplit("/", 1)[-1] if option is not None else slugify(choice) or "option"
             answer = URIRef(f"{response}/answer/q{number}/{slug}")
             add((response, CKG.hasAnswer, answer))
-            add((answer, RDF.type, CKG.Answer))
+            add((answer, _TYPE, CKG.Answer))
             add((answer, CKG.question, question))
             add((answer, CKG.option, option if option is not None else Literal(choice)))
             if option is not None and option.endswith("/other") and other_text:

@@ -133,6 +133,12 @@ class TermTexts(dict):
     """The N-Triples text of each term written so far (see :func:`ntriples_rows`)."""
 
     def text(self, term: Node) -> str:
+        cls = term.__class__
+        if cls is URIRef or cls is BNode:  # most terms: no isinstance (rdflib's Node is an ABC, ~0.5 µs)
+            found = self.get(term)
+            if found is None:
+                found = self[term] = term.n3()
+            return found
         # a literal is keyed with its language tag as written: rdflib holds "a"@EN equal to "a"@en
         key = (term, term.language) if isinstance(term, Literal) else term
         found = self.get(key)
