@@ -395,8 +395,9 @@ def _not_implied(inserts: set[Triple], before: Options, affected: set[Text]) -> 
 
 
 def write_with_summary(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None], *,
-                       before_write: Callable[[], None] = lambda: None) -> None:
-    """Write ``graphs`` and the summary's maintenance in one update.
+                       before_write: Callable[[], None] = lambda: None, checked: bool = False) -> None:
+    """Write ``graphs`` and the summary's maintenance in one update (``checked``: see
+    ``Store.replace_graphs``).
 
     ``before_write`` runs after the maintenance is computed and before anything is written; it
     stops the write by raising (the importer's validation finishes in a thread meanwhile).
@@ -413,7 +414,7 @@ def write_with_summary(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph 
         before_write()
         try:
             store.replace_graphs(graphs, then=then, if_generation=generation,
-                                 recount=[str(summary_graph(iris))])
+                                 recount=[str(summary_graph(iris))], checked=checked)
             return
         except StoreChanged:
             continue

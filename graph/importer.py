@@ -352,8 +352,10 @@ class Importer:
                 raise ImportRejected(report)
             log.info("import %s: valid; writing %d triples", names, sum(len(s.graph) for s in batch.staged.values()))
 
+        # checked: each graph's text was parsed strictly into the validation's store (what was added
+        # since, the derived edges and provenance, is made of its terms and of minted IRIs)
         write_with_summary(self.store, self.iris, {str(s.graph_iri): s.graph for s in batch.staged.values()},
-                           before_write=valid)
+                           before_write=valid, checked=True)
         log.info("import %s: committed", names)
 
     def _add_provenance(self, g: Graph, prepared: Prepared, import_id: str, graph_iri: URIRef) -> None:

@@ -44,9 +44,9 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     calls: list[list[str]] = []
     begin = bw.begin
 
-    def recorded(handle: ox.Store, directory: Path, bodies: list) -> str:
+    def recorded(handle: ox.Store, directory: Path, bodies: list, *, lenient: bool = False) -> str:
         calls.append([iri.value for iri, _ in bodies])
-        return begin(handle, directory, bodies)
+        return begin(handle, directory, bodies, lenient=lenient)
 
     monkeypatch.setattr(bw, "begin", recorded)
     return calls
@@ -227,9 +227,9 @@ def _loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     calls: list[tuple[str, int]] = []
     load = bw._load
 
-    def recorded(handle: ox.Store, iri: ox.NamedNode, body: str) -> None:
+    def recorded(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
         calls.append((iri.value, body.count("\n")))
-        load(handle, iri, body)
+        load(handle, iri, body, lenient)
 
     monkeypatch.setattr(bw, "_load", recorded)
     monkeypatch.setattr(bw, "_cores", lambda: 2)

@@ -186,6 +186,7 @@ def test_rdf_violation_names_the_node(importer: Importer, store: EmbeddedStore) 
     ("entity-bomb-utf16.rdf", "refused: the XML declares a DTD"),  # a byte search for <!DOCTYPE misses it
     ("external-entity.rdf", "refused: the XML declares a DTD"),
     ("broken.ttl", "cannot parse as turtle"),
+    ("bad-iri.ttl", r"line 4: <https://example.org/response/a\{b\}> is not a valid IRI \(Invalid IRI code point"),
 ])
 def test_unsafe_or_broken_rdf_is_refused(importer: Importer, store: EmbeddedStore, name: str, match: str) -> None:
     before = quads_of(store)

@@ -162,3 +162,35 @@ def test_cli_validates_several_files_as_one_import_and_writes_nothing(store_path
     store = EmbeddedStore(store_path, read_only=True)
     assert quads_of(store) == before
     store.close()
+
+
+def test_an_imports_bulk_load_skips_the_iri_checks_its_validation_made(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validation parsed each graph's text strictly (graph.shacl_sparql.memory_store_of), so the
+    import's bulk load is lenient; any other write's bulk load keeps Oxigraph's checks."""
+    from rdflib import Graph, Literal, URIRef
+
+    import graph.store.bulkwrite as bw
+
+    lenient: list[bool] = []
+    load = bw._load
+
+    def recorded(handle, iri, body, flag=False):  # type: ignore[no-untyped-def]
+        lenient.append(flag)
+        load(handle, iri, body, flag)
+
+    monkeypatch.setattr(bw, "_load", recorded)
+    files = _waves(tmp_path / "waves")
+    store = EmbeddedStore(tmp_path / "s")  # empty: the import's graphs are bulk-loaded
+    outcomes = Importer(store, Settings(base_iri=BASE, store_path=tmp_path / "s")).import_files(files)
+    assert lenient and all(lenient)
+    assert int(store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+                           "FILTER (STRSTARTS(STR(?g), 'https://w3id.org/clusterkg/data/graph/import/')) }")
+               .rows[0]["n"]) == sum(o.triples for o in outcomes)  # type: ignore[union-attr, arg-type]
+    lenient.clear()
+    other = Graph()
+    for i in range(20_000):
+        other.add((URIRef(f"https://example.org/s/{i}"), URIRef("https://example.org/p"), Literal(i)))
+    store.replace_graphs({"https://example.org/graph/other": other})
+    assert lenient and not any(lenient)
+    store.close()

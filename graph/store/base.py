@@ -75,14 +75,17 @@ class Store(ABC):
 
     @abstractmethod
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = ()) -> None:
+                       if_generation: str | None = None, recount: Sequence[str] = (),
+                       checked: bool = False) -> None:
         """Atomically replace each named graph by the given triples; ``None`` drops it. ``then``: a
         SPARQL update run after them in the same update (the derived summary's maintenance).
         ``if_generation``: write only if the store's generation is still that one, else raise
         :class:`StoreChanged` with nothing written (``then`` was computed from what the store held
         then); a store without generations (a remote engine) writes regardless. ``recount``: other
         graphs the write changes (those ``then`` writes), whose recorded sizes are renewed like
-        those of ``graphs`` (graph.store.sizes)."""
+        those of ``graphs`` (graph.store.sizes). ``checked``: the graphs' N-Triples were read by a
+        strict RDF parser already (an import's validation store, graph.shacl_sparql), so a store
+        may skip its own IRI and language-tag checks."""
 
     @abstractmethod
     def dataset(self) -> Dataset:
@@ -146,8 +149,10 @@ class StoreWrapper(Store):
         return self.inner.get_graph(name)
 
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = ()) -> None:
-        self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount)
+                       if_generation: str | None = None, recount: Sequence[str] = (),
+                       checked: bool = False) -> None:
+        self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount,
+                                  checked=checked)
 
     def dataset(self) -> Dataset:
         return self.inner.dataset()

@@ -121,15 +121,18 @@ def _has_marker(handle: ox.Store, token: str) -> bool:
                                                       ox.NamedNode(SIZES_GRAPH)))
 
 
-def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, str]]) -> str:
+def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, str]], *,
+          lenient: bool = False) -> str:
     """Steps 1 and 2: the intent, then each new graph bulk-loaded from its N-Triples. Returns the
     token for :func:`marker_insert` and :func:`finish`. On any failure the new graphs are dropped
-    again and the intent removed before the error goes on."""
+    again and the intent removed before the error goes on. ``lenient``: the bodies were parsed
+    strictly before (an import's validation), the loader skips its IRI checks (one 1M-triple
+    import: 13.6 -> ~12 CPU-s; the syntax is still checked)."""
     token = uuid.uuid4().hex
     intent = Intent(token, tuple(iri.value for iri, _ in bodies), "loading")
     _write_intent(directory, intent)
     try:
-        _load_all(handle, bodies)
+        _load_all(handle, bodies, lenient=lenient)
     except BaseException:
         abort(handle, directory, intent)
         raise
@@ -141,7 +144,7 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def _load_all(handle: ox.Store, bodies: list[tuple[ox.NamedNode, str]]) -> None:
+def _load_all(handle: ox.Store, bodies: list[tuple[ox.NamedNode, str]], *, lenient: bool = False) -> None:
     """Each body bulk-loaded into its graph, as many loads at once as there are cores.
 
     Oxigraph's bulk loader hands a batch of up to a million quads to one thread, so one load of a
@@ -156,11 +159,11 @@ def _load_all(handle: ox.Store, bodies: list[tuple[ox.NamedNode, str]]) -> None:
     workers = min(len(loads), cores)
     if workers <= 1:
         for iri, body in loads:
-            _load(handle, iri, body)
+            _load(handle, iri, body, lenient)
         return
     biggest_first = sorted(loads, key=lambda item: len(item[1]), reverse=True)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clusterkg-bulk") as pool:
-        futures = [pool.submit(_load, handle, iri, body) for iri, body in biggest_first]
+        futures = [pool.submit(_load, handle, iri, body, lenient) for iri, body in biggest_first]
         wait(futures)
     for future in futures:
         future.result()  # the first failure, if any
@@ -194,8 +197,8 @@ def _pieces(bodies: list[tuple[ox.NamedNode, str]], cores: int) -> list[tuple[ox
     return out
 
 
-def _load(handle: ox.Store, iri: ox.NamedNode, body: str) -> None:
-    handle.bulk_load(body.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=iri)
+def _load(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
+    handle.bulk_load(body.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=iri, lenient=lenient)
 
 
 def abort(handle: ox.Store, directory: Path, intent: Intent | str) -> None:

@@ -95,9 +95,11 @@ class CachedStore(StoreWrapper):
         self._generation = generation
 
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = ()) -> None:
+                       if_generation: str | None = None, recount: Sequence[str] = (),
+                       checked: bool = False) -> None:
         try:
-            self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount)
+            self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount,
+                                      checked=checked)
         finally:
             with self._lock:
                 self._clear(None)

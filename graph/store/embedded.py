@@ -207,10 +207,13 @@ class EmbeddedStore(Store):
 
     # -- writes -----------------------------------------------------------------------------
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = ()) -> None:
+                       if_generation: str | None = None, recount: Sequence[str] = (),
+                       checked: bool = False) -> None:
         """One SPARQL update, hence one RocksDB transaction, for all the graphs; then, under the
         same lock (so readers see both at once), the new sizes of the graphs written and of
-        ``recount`` are recorded (graph.store.sizes)."""
+        ``recount`` are recorded (graph.store.sizes). ``checked``: new graphs are bulk-loaded
+        without Oxigraph's IRI checks (~12% of the loader's CPU), their text having been parsed
+        strictly by the validation."""
         bodies: list[tuple[ox.NamedNode, str | None, int]] = []
         for name, graph in graphs.items():
             try:
@@ -243,7 +246,7 @@ class EmbeddedStore(Store):
                 if body:
                     parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
             parts.append(then)
-            token = bulkwrite.begin(handle, self.path, bulk) if bulk else None
+            token = bulkwrite.begin(handle, self.path, bulk, lenient=checked) if bulk else None
             if token:
                 parts.append(bulkwrite.marker_insert(token))  # committed with the rest, or not at all
             update = " ;\n".join(p for p in parts if p)

@@ -269,7 +269,8 @@ class RemoteStore(Store):
         return graph.skolemize(authority="urn:clusterkg:", basepath="/genid/")
 
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = ()) -> None:
+                       if_generation: str | None = None, recount: Sequence[str] = (),
+                       checked: bool = False) -> None:
         """The graphs' size records (graph.store.sizes) are deleted in the same update, as data read
         before it, and written again after it, counted by the engine."""
         for name in graphs:
