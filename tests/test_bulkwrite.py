@@ -44,9 +44,9 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     calls: list[list[str]] = []
     begin = bw.begin
 
-    def recorded(handle: ox.Store, directory: Path, bodies: list, *, lenient: bool = False) -> str:
+    def recorded(handle: ox.Store, directory: Path, bodies: list, **options) -> str:  # type: ignore[no-untyped-def]
         calls.append([iri.value for iri, _ in bodies])
-        return begin(handle, directory, bodies, lenient=lenient)
+        return begin(handle, directory, bodies, **options)
 
     monkeypatch.setattr(bw, "begin", recorded)
     return calls
@@ -92,6 +92,82 @@ def test_a_failed_commit_after_the_bulk_load_writes_nothing(tmp_path: Path, spy:
     assert spy == [[NEW]]
     assert _quads(store.path) == before and store.named_graphs() == [OLD]
     assert not bw.pending(store.path)
+    store.close()
+
+
+HELD = f"<https://example.org/old/0> <{P}> \"old 0\" ."  # a row OLD holds already
+ADDED = f"<https://example.org/added> <{P}> \"added\" ."
+
+
+def test_additions_to_an_existing_graph_load_beside_the_new_graphs(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bulk write loads its additions (the summary's new edges) too, not in its transaction; a
+    row the graph held already is not recorded as added, and the additions file is gone after."""
+    loads: list[str] = []
+    load = bw._load
+    monkeypatch.setattr(bw, "_load", lambda handle, iri, body, lenient=False: (loads.append(iri.value),
+                                                                               load(handle, iri, body, lenient)))
+    recorded: list[str] = []
+    new_rows = bw._new_rows
+
+    def spied(handle, directory, additions):  # type: ignore[no-untyped-def]
+        out = new_rows(handle, directory, additions)
+        recorded.append((directory / bw.ADDITIONS_NAME).read_text())
+        return out
+
+    monkeypatch.setattr(bw, "_new_rows", spied)
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({OLD: _big("old", 10)})
+    store.replace_graphs({NEW: _big("new")}, additions={OLD: f"{HELD}\n{ADDED}\n"})
+    assert sorted(loads) == [NEW, OLD]
+    assert recorded == [f"{ADDED[:-2]} <{OLD}> .\n"]
+    assert len(store.get_graph(OLD)) == 11 and len(store.get_graph(NEW)) == N
+    assert not (store.path / bw.ADDITIONS_NAME).exists() and not bw.pending(store.path)
+    # outside a bulk write they are inserted by the update
+    store.replace_graphs({NEW2: _big("new2", 5)}, additions={OLD: f"<https://example.org/more> <{P}> 'm' .\n"})
+    assert sorted(loads) == [NEW, OLD] and len(store.get_graph(OLD)) == 12
+    store.close()
+
+
+def test_a_failed_commit_takes_back_exactly_the_rows_it_added(tmp_path: Path, spy: list) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({OLD: _big("old", 10)})
+    before = _quads(store.path)
+    with pytest.raises(StoreError, match="nothing was written"):
+        store.replace_graphs({NEW: _big("new")}, then="INSERT DATA { this is not SPARQL }",
+                             additions={OLD: f"{HELD}\n{ADDED}\n"})
+    assert spy == [[NEW]]
+    assert _quads(store.path) == before  # the row held before is still there, the added one gone
+    assert not (store.path / bw.ADDITIONS_NAME).exists() and not bw.pending(store.path)
+    store.close()
+
+
+def test_a_crash_before_the_commit_takes_back_the_additions(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    before = _store_with_old(path)
+    _crashed(path, "loading", loaded=300, marker=False)
+    (path / bw.ADDITIONS_NAME).write_text(f"{ADDED[:-2]} <{OLD}> .\n")
+    handle = ox.Store(str(path))
+    handle.bulk_load(ADDED.encode(), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(OLD))
+    del handle
+    store = EmbeddedStore(path)
+    assert store.named_graphs() == [OLD]
+    assert _quads(path) == before
+    assert not (path / bw.ADDITIONS_NAME).exists() and not bw.pending(path)
+    store.close()
+
+
+def test_a_crash_after_the_commit_keeps_the_additions(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    _store_with_old(path)
+    _crashed(path, "committed", loaded=N, marker=True)
+    (path / bw.ADDITIONS_NAME).write_text(f"{ADDED[:-2]} <{OLD}> .\n")
+    handle = ox.Store(str(path))
+    handle.bulk_load(ADDED.encode(), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(OLD))
+    del handle
+    store = EmbeddedStore(path)
+    assert len(store.get_graph(OLD)) == 11
+    assert not (path / bw.ADDITIONS_NAME).exists() and not bw.pending(path)
     store.close()
 
 

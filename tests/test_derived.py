@@ -137,9 +137,9 @@ def test_summary_is_in_the_same_update_as_the_import(store: Store, settings: Set
     sent: list[str] = []
     original = store.replace_graphs
 
-    def spy(graphs, *, then: str = "", if_generation: str | None = None, recount=(), checked=False) -> None:
-        sent.append(then)
-        original(graphs, then=then, if_generation=if_generation, recount=recount, checked=checked)
+    def spy(graphs, *, then: str = "", additions=None, **options) -> None:  # type: ignore[no-untyped-def]
+        sent.append(then + "".join((additions or {}).values()))
+        original(graphs, then=then, additions=additions, **options)
 
     store.replace_graphs = spy  # type: ignore[method-assign]
     Importer(store, settings).import_file(_wave(tmp_path / "w.csv", 1, ["Summary Test Cluster"]))

@@ -76,7 +76,7 @@ class Store(ABC):
     @abstractmethod
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
                        if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False) -> None:
+                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
         """Atomically replace each named graph by the given triples; ``None`` drops it. ``then``: a
         SPARQL update run after them in the same update (the derived summary's maintenance).
         ``if_generation``: write only if the store's generation is still that one, else raise
@@ -85,7 +85,9 @@ class Store(ABC):
         graphs the write changes (those ``then`` writes), whose recorded sizes are renewed like
         those of ``graphs`` (graph.store.sizes). ``checked``: the graphs' N-Triples were read by a
         strict RDF parser already (an import's validation store, graph.shacl_sparql), so a store
-        may skip its own IRI and language-tag checks."""
+        may skip its own IRI and language-tag checks. ``additions``: N-Triples rows to add to
+        existing graphs in the same write (the summary's new edges; a row the graph holds already
+        stays as it is), without blank nodes."""
 
     @abstractmethod
     def dataset(self) -> Dataset:
@@ -150,9 +152,9 @@ class StoreWrapper(Store):
 
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
                        if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False) -> None:
+                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
         self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount,
-                                  checked=checked)
+                                  checked=checked, additions=additions)
 
     def dataset(self) -> Dataset:
         return self.inner.dataset()

@@ -96,10 +96,10 @@ class CachedStore(StoreWrapper):
 
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
                        if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False) -> None:
+                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
         try:
             self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount,
-                                      checked=checked)
+                                      checked=checked, additions=additions)
         finally:
             with self._lock:
                 self._clear(None)

@@ -210,12 +210,13 @@ class EmbeddedStore(Store):
     # -- writes -----------------------------------------------------------------------------
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
                        if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False) -> None:
+                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
         """One SPARQL update, hence one RocksDB transaction, for all the graphs; then, under the
         same lock (so readers see both at once), the new sizes of the graphs written and of
         ``recount`` are recorded (graph.store.sizes). ``checked``: new graphs are bulk-loaded
         without Oxigraph's IRI checks (~12% of the loader's CPU), their text having been parsed
-        strictly by the validation."""
+        strictly by the validation. ``additions`` are loaded beside the new graphs when these are
+        bulk-loaded (graph.store.bulkwrite.begin), else inserted by the update."""
         bodies: list[tuple[ox.NamedNode, str | None, int]] = []
         for name, graph in graphs.items():
             try:
@@ -225,7 +226,8 @@ class EmbeddedStore(Store):
             size = len(graph) if graph is not None else 0
             bodies.append((iri, ntriples(graph) if size else None, size))
         names = sizes.recorded_names(graphs, recount)
-        if not bodies and not then and not names:
+        extra = [(ox.NamedNode(name), rows) for name, rows in (additions or {}).items() if rows]
+        if not bodies and not then and not names and not extra:
             return
 
         def write(handle: ox.Store) -> None:
@@ -248,7 +250,10 @@ class EmbeddedStore(Store):
                 if body:
                     parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
             parts.append(then)
-            token = bulkwrite.begin(handle, self.path, bulk, lenient=checked) if bulk else None
+            loaded_extra = extra if bulk and not any("_:" in rows for _, rows in extra) else []
+            parts += [f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{rows}\n}} }}" for iri, rows in extra
+                      if not loaded_extra]
+            token = bulkwrite.begin(handle, self.path, bulk, lenient=checked, additions=loaded_extra) if bulk else None
             if token:
                 parts.append(bulkwrite.marker_insert(token))  # committed with the rest, or not at all
             update = " ;\n".join(p for p in parts if p)

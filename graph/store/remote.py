@@ -32,6 +32,7 @@ from graph.results import AskResult, GraphResult, QueryResult, SelectResult
 from graph.sparql_text import query_form, where_group_start
 from graph.store import dialects, sizes
 from graph.store.base import QueryTimeout, Store, StoreError, StoreUnavailable
+from graph.store.dataops import data_ops
 from graph.store.terms import ntriples
 
 DEFAULT_TIMEOUT_S = 60
@@ -270,12 +271,14 @@ class RemoteStore(Store):
 
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
                        if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False) -> None:
+                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
         """The graphs' size records (graph.store.sizes) are deleted in the same update, as data read
         before it, and written again after it, counted by the engine."""
         for name in graphs:
             if not is_absolute_iri(name):
                 raise StoreError(f"invalid graph name {name!r}, nothing was written")
+        for graph, rows in (additions or {}).items():
+            then = " ;\n".join(p for p in (then, *data_ops("INSERT DATA", graph, rows.splitlines())) if p)
         names = sizes.recorded_names(graphs, recount)
         if names:
             wanted = set(names)
