@@ -31,8 +31,9 @@ error is raised. A crash before 4 ends leaves the intent behind (a crash in 5 is
 recover); the next reader or writer of the store finds it, under the exclusive lock, and
 :func:`recover` either rolls the write back (the marker is missing: the new graphs are dropped
 and the recorded additions deleted, which restores the store as it was, since neither was there)
-or forward (the marker or the "committed" phase is there: only the bookkeeping is finished). ``tests/test_bulkwrite.py`` builds each crash state from real files and checks both
-directions; ``tests/test_crash.py`` kills a serving process during imports.
+or forward (the marker or the "committed" phase is there: only the bookkeeping is finished).
+``tests/test_bulkwrite.py`` builds each crash state from real files and checks both directions;
+``tests/test_crash.py`` kills a serving process during imports.
 """
 
 from __future__ import annotations
