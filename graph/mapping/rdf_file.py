@@ -96,8 +96,8 @@ _NEWLINE = b"\n"
 
 def _check_iris(graph: Graph, data: bytes) -> None:
     """Refuse an IRI that the store would refuse. rdflib's parsers accept some that are not IRIs
-    (``<https://example.org/a{b}>``: a warning only), and they would fail later, in the
-    validation's strict parse, as a traceback instead of a message naming them."""
+    (``<https://example.org/a{b}>``: a warning only), and they would fail later, when the
+    validation writes the data as N-Triples, as a traceback instead of a message naming them."""
     seen: set[URIRef] = set()
     for triple in graph:
         for term in triple:

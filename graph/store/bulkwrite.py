@@ -274,7 +274,8 @@ def abort(handle: ox.Store, directory: Path, intent: Intent | str) -> None:
 
 
 def finish(handle: ox.Store, directory: Path, token: str, graphs: tuple[str, ...]) -> None:
-    """Step 4, after the commit: the phase recorded, the marker deleted, the intent removed."""
+    """Step 4, after the commit: the phase recorded, the marker deleted, the additions file and the
+    intent removed."""
     _write_intent(directory, Intent(token, graphs, "committed"))
     handle.update(_marker_delete(token))
     _remove_additions(directory)

@@ -250,9 +250,12 @@ class EmbeddedStore(Store):
                 if body:
                     parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
             parts.append(then)
-            loaded_extra = extra if bulk and not any("_:" in rows for _, rows in extra) else []
-            parts += [f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{rows}\n}} }}" for iri, rows in extra
-                      if not loaded_extra]
+            # the additions load beside the new graphs (a bulk load would rename blank nodes)
+            loaded_extra: list[tuple[ox.NamedNode, str]] = []
+            if bulk and not any("_:" in rows for _, rows in extra):
+                loaded_extra = extra
+            else:
+                parts += [f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{rows}\n}} }}" for iri, rows in extra]
             token = bulkwrite.begin(handle, self.path, bulk, lenient=checked, additions=loaded_extra) if bulk else None
             if token:
                 parts.append(bulkwrite.marker_insert(token))  # committed with the rest, or not at all
@@ -296,6 +299,7 @@ def _record_sizes(handle: ox.Store, names: Sequence[str]) -> None:
     now: a failure here only leaves the graphs unrecorded (they are counted when asked)."""
     if not names:
         return
+
     def count(name: str) -> int:
         return int(next(iter(handle.query(sizes.count_query(name))))[0].value)
 
