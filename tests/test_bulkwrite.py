@@ -142,6 +142,17 @@ def test_a_failed_commit_takes_back_exactly_the_rows_it_added(tmp_path: Path, sp
     store.close()
 
 
+def test_an_additions_file_of_no_write_is_not_taken_back(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({OLD: _big("old", 10)})
+    before = _quads(store.path)
+    (store.path / bw.ADDITIONS_NAME).write_text(f"{HELD[:-2]} <{OLD}> .\n")  # no intent names it
+    with pytest.raises(StoreError, match="nothing was written"):
+        store.replace_graphs({NEW: _big("new")}, then="INSERT DATA { this is not SPARQL }")
+    assert _quads(store.path) == before  # the row it names is still there
+    store.close()
+
+
 def test_a_crash_before_the_commit_takes_back_the_additions(tmp_path: Path) -> None:
     path = tmp_path / "s"
     before = _store_with_old(path)

@@ -154,6 +154,9 @@ def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, st
     graph is as it was."""
     token = uuid.uuid4().hex
     intent = Intent(token, tuple(iri.value for iri, _ in bodies), "loading")
+    # an additions file without an intent belongs to no write (finish and abort remove it before
+    # the intent): never let this write's abort take its rows back
+    _remove_additions(directory)
     _write_intent(directory, intent)
     try:
         _load_all(handle, bodies, lenient=lenient, then=lambda: _new_rows(handle, directory, additions or []))
