@@ -50,6 +50,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from graph.store.dataops import data_ops
 from graph.store.sizes import SIZES_GRAPH, VOID_TRIPLES
 
 log = logging.getLogger("clusterkg.store")
@@ -267,9 +268,9 @@ def abort(handle: ox.Store, directory: Path, intent: Intent | str) -> None:
     if added.exists():  # rows the write had added to existing graphs, none of them there before it
         by_graph: dict[str, list[str]] = {}
         for quad in ox.parse(added.read_bytes(), format=ox.RdfFormat.N_QUADS):
-            by_graph.setdefault(str(quad.graph_name), []).append(f"{quad.subject} {quad.predicate} {quad.object} .")
-        operations += [f"DELETE DATA {{ GRAPH {graph} {{\n" + "\n".join(rows) + "\n} }"
-                       for graph, rows in by_graph.items()]
+            assert isinstance(quad.graph_name, ox.NamedNode)  # the file names each row's graph
+            by_graph.setdefault(quad.graph_name.value, []).append(f"{quad.subject} {quad.predicate} {quad.object} .")
+        operations += [op for graph, rows in by_graph.items() for op in data_ops("DELETE DATA", graph, rows)]
     handle.update(" ;\n".join(operations))
     handle.flush()
     _remove_additions(directory)
