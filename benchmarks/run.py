@@ -46,7 +46,7 @@ from benchmarks import floor, generate  # noqa: E402
 from graph.config import Settings  # noqa: E402
 from graph.importer import Importer  # noqa: E402
 from graph.queries import load_queries  # noqa: E402
-from graph.store.embedded import EmbeddedStore, _materialise  # noqa: E402
+from graph.store.embedded import EmbeddedStore, materialise  # noqa: E402
 
 BASE = "https://w3id.org/clusterkg/data/"
 CLI = Path(sys.executable).with_name("clusterkg")
@@ -95,7 +95,7 @@ def _raw_child(store_path: str) -> None:
     for line in sys.stdin:
         text = json.loads(line)
         started = time.perf_counter()
-        _materialise(raw.query(text, use_default_graph_as_union=True), None)
+        materialise(raw.query(text, use_default_graph_as_union=True), None)
         print(json.dumps(time.perf_counter() - started), flush=True)
 
 

@@ -13,11 +13,13 @@ and one write, one compaction of the store and one summary update for them all.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
@@ -34,6 +36,7 @@ from graph.mapping.survey_csv import CSVFormatError, map_survey_csv
 from graph.namespaces import CKG, DCTERMS, PROV, RDF, RDFS, SKOS, DataIRIs, slugify
 from graph.results import SelectResult
 from graph.store import Store, sizes
+from graph.store.base import Preloading
 from graph.validate import Location, ValidationReport, Violation, start_validation
 from graph.vocab import normalise_label, system_graph_iri, system_graphs
 
@@ -141,6 +144,7 @@ class Batch:
     """The files of one import (one write), in order. ``named``: violations name their file."""
 
     named: bool = True
+    preloading: Preloading | None = None  # offered each graph staged (graph.store.preloading)
     staged: dict[str, Staged] = field(default_factory=dict)  # by import id
     clusters: dict[str, URIRef] = field(default_factory=dict)  # the files' clusters, by normalised name
     responses: dict[URIRef, str] = field(default_factory=dict)  # response -> the file holding it
@@ -166,6 +170,8 @@ class Batch:
                         self.clusters[normalise_label(str(label))] = cluster
         for response in prepared.responses:
             self.responses.setdefault(response, prepared.file_name)
+        if self.preloading is not None:  # the graph is final: it may be loaded once it conforms
+            self.preloading.preload(str(graph_iri), graph, lambda: validation().conforms)
 
     def conflicts(self, prepared: Prepared) -> list[Violation]:
         """Responses of ``prepared`` that an earlier file of the batch holds."""
@@ -275,11 +281,7 @@ class Importer:
         return f"{stem}-{prepared.sha256[:10]}"
 
     def import_prepared(self, prepared: Prepared, import_id: str | None = None) -> ImportOutcome:
-        batch = Batch(named=False)
-        with fewer_collections():
-            outcome = self._stage(prepared, import_id, batch)
-            self._commit(batch)
-        return outcome
+        return self._import([lambda importer, batch: prepared], import_id, named=False)[0]
 
     def import_file(self, path: Path, fmt: str | None = None, import_id: str | None = None) -> ImportOutcome:
         with fewer_collections():  # the mapping too
@@ -294,24 +296,36 @@ class Importer:
         constraints are checked (in threads) the next one is mapped. ``import_id``: one file only."""
         if import_id is not None and len(paths) != 1:
             raise ValueError("an import id names the import of one file")
-        batch = Batch(named=len(paths) > 1)
-        with fewer_collections():
-            outcomes = [self._stage(self._prepare_in(batch, path, fmt), import_id, batch) for path in paths]
-            self._commit(batch)
+        return self._import([partial(Importer._prepare_in, path=path, fmt=fmt) for path in paths], import_id,
+                            named=len(paths) > 1)
+
+    def _import(self, sources: Sequence[Callable[[Importer, Batch], Prepared]], import_id: str | None, *,
+                named: bool) -> list[ImportOutcome]:
+        """Each source prepared (by the importer that reads for this write) and staged in turn, then
+        all of them written in one write. Each graph staged is offered to the store: the embedded
+        store bulk-loads it once it conforms, while the next is mapped (graph.store.preloading)."""
+        batch = Batch(named=named)
+        with fewer_collections(), self.store.preloading(checked=True) as store:
+            importer = copy.copy(self)
+            importer.store = store  # the import's reads: the store as it was before this write
+            batch.preloading = store
+            outcomes = [importer._stage(source(importer, batch), import_id, batch) for source in sources]
+            store.offered_all()
+            importer._commit(batch)
         return outcomes
 
     def validate_files(self, paths: Sequence[Path], fmt: str | None = None) -> ValidationReport:
         """:meth:`import_files`' report, without writing anything."""
         batch = Batch(named=len(paths) > 1)
         for path in paths:
-            prepared = self._prepare_in(batch, path, fmt)
+            prepared = self._prepare_in(batch, path=path, fmt=fmt)
             import_id = self.import_id_for(prepared)
             if import_id not in batch.staged:
                 batch.add(import_id, self.iris.import_graph(import_id), prepared,
                           self.start_validation(prepared, import_id, batch=batch))
         return batch.report()
 
-    def _prepare_in(self, batch: Batch, path: Path, fmt: str | None) -> Prepared:
+    def _prepare_in(self, batch: Batch, *, path: Path, fmt: str | None) -> Prepared:
         try:
             return self.prepare_file(path, fmt, batch=batch)
         except (CSVFormatError, RDFFormatError) as exc:

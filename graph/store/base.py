@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from rdflib import Dataset, Graph
 from rdflib.term import Node
@@ -111,6 +112,16 @@ class Store(ABC):
         """Clean up what an interrupted write left behind; the names of what was removed."""
         return []
 
+    @contextmanager
+    def preloading(self, *, checked: bool = False) -> Iterator[Preloading]:
+        """This store for one write prepared in steps (an import of several files): its new graphs
+        may be loaded while the rest is prepared (:meth:`Preloading.preload`), then the write is
+        :meth:`replace_graphs` on what this yields, and leaving the block without it leaves the
+        store as it was. Reads through what this yields see the store as it was before the write.
+        ``checked``: as :meth:`replace_graphs`' (the graphs offered are loaded with it). Only the
+        embedded store loads anything early (graph.store.preloading); here it is the write as usual."""
+        yield Preloading(self)
+
     @abstractmethod
     def close(self) -> None:
         """Release the store."""
@@ -167,3 +178,15 @@ class StoreWrapper(Store):
 
     def close(self) -> None:
         pass
+
+
+class Preloading(StoreWrapper):
+    """The store for one write prepared in steps (:meth:`Store.preloading`); this one loads nothing
+    before the write itself."""
+
+    def preload(self, name: str, graph: Graph, ready: Callable[[], bool]) -> None:
+        """``graph``, final now, will be written as ``name`` by this write: a store may load it
+        once ``ready()`` (called in another thread; it may wait) says it may be written."""
+
+    def offered_all(self) -> None:
+        """Every graph the write will preload has been offered."""

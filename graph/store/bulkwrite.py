@@ -153,19 +153,65 @@ def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, st
     80,000 of a 1M import: ~2 s there). Only the rows the graph does not hold yet are loaded, and
     they are written to the additions file first, so that a rollback deletes exactly them and the
     graph is as it was."""
-    token = uuid.uuid4().hex
-    intent = Intent(token, tuple(iri.value for iri, _ in bodies), "loading")
-    # an additions file without an intent belongs to no write (finish and abort remove it before
-    # the intent): never let this write's abort take its rows back
-    _remove_additions(directory)
-    _write_intent(directory, intent)
+    write = BulkWrite(handle, directory, lenient=lenient)
     try:
-        _load_all(handle, bodies, lenient=lenient, then=lambda: _new_rows(handle, directory, additions or []))
+        write.load(bodies, additions=additions)
     except BaseException:
-        abort(handle, directory, intent)
+        write.abort()
         raise
     log.info("bulk-loaded %d new graph(s); committing the write", len(bodies))
-    return token
+    return write.token
+
+
+class BulkWrite:
+    """One bulk write, steps 1 and 2 (see the module's docstring), in as many loads as its caller
+    likes: each :meth:`load` names its new graphs in the intent before it loads them, so a write
+    whose graphs are loaded one by one while the rest of it is prepared (graph.store.preloading)
+    is undone by a crash's recovery like one loaded at once. Then the commit's update carries
+    :meth:`marker`, and :meth:`finish` or :meth:`abort` ends it."""
+
+    def __init__(self, handle: ox.Store, directory: Path, *, lenient: bool = False) -> None:
+        self.handle = handle
+        self.directory = Path(directory)
+        self.lenient = lenient
+        self.token = uuid.uuid4().hex
+        self.graphs: list[str] = []
+        # an additions file without an intent belongs to no write (finish and abort remove it before
+        # the intent): never let this write's abort take its rows back
+        _remove_additions(self.directory)
+
+    def load(self, bodies: list[tuple[ox.NamedNode, str]], *, split: bool = True,
+             additions: list[tuple[ox.NamedNode, str]] | None = None,
+             recorded: list[tuple[ox.NamedNode, str]] | None = None) -> None:
+        """``bodies`` (new graphs, not loaded before) bulk-loaded, side by side, and, with
+        ``split``, a long one in pieces when there are fewer than cores (:func:`_load_all`);
+        ``additions`` beside them (:func:`begin`), or the rows :meth:`record` returned. The caller
+        aborts on failure."""
+        self.graphs += [iri.value for iri, _ in bodies]
+        _write_intent(self.directory, self.intent())
+        if recorded is not None:  # rows for graphs that exist: loaded like the bodies, not named
+            _load_all(self.handle, bodies + recorded, lenient=self.lenient, split=split)
+        else:
+            _load_all(self.handle, bodies, lenient=self.lenient, split=split,
+                      then=lambda: self.record(additions or []))
+
+    def record(self, additions: list[tuple[ox.NamedNode, str]]) -> list[tuple[ox.NamedNode, str]]:
+        """The rows of ``additions`` their graphs lack, recorded in the additions file (so that an
+        abort deletes exactly them), to be loaded (:meth:`load`'s ``recorded``)."""
+        return _new_rows(self.handle, self.directory, additions)
+
+    def intent(self) -> Intent:
+        return Intent(self.token, tuple(self.graphs), "loading")
+
+    def marker(self) -> str:
+        """The commit marker, for the update that commits the write."""
+        return marker_insert(self.token)
+
+    def finish(self) -> None:
+        finish(self.handle, self.directory, self.token, tuple(self.graphs))
+
+    def abort(self) -> None:
+        abort(self.handle, self.directory, self.intent())
 
 
 def _cores() -> int:
@@ -173,7 +219,7 @@ def _cores() -> int:
 
 
 def _load_all(handle: ox.Store, bodies: list[tuple[ox.NamedNode, str]], *, lenient: bool = False,
-              then: Callable[[], list[tuple[ox.NamedNode, str]]] = list) -> None:
+              split: bool = True, then: Callable[[], list[tuple[ox.NamedNode, str]]] = list) -> None:
     """Each body bulk-loaded into its graph, as many loads at once as there are cores.
 
     Oxigraph's bulk loader hands a batch of up to a million quads to one thread, so one load of a
@@ -183,9 +229,10 @@ def _load_all(handle: ox.Store, bodies: list[tuple[ox.NamedNode, str]], *, lenie
     7.9 s), and a write of fewer big graphs than cores loads each in pieces (:func:`_pieces`).
     Every load is waited for before an error goes on, so the caller's abort sees them all
     finished. ``then`` runs in this thread while the graphs load, and what it returns is loaded
-    too (the additions, once recorded: :func:`_new_rows`)."""
+    too (the additions, once recorded: :func:`_new_rows`). Without ``split``, each body is one
+    load (a graph loaded while other work keeps the cores busy: graph.store.preloading)."""
     cores = _cores()
-    loads = _pieces(bodies, cores)
+    loads = _pieces(bodies, cores) if split else bodies
     workers = min(len(loads) + 1, cores)
     if workers <= 1:
         for iri, body in loads + then():
@@ -210,10 +257,21 @@ def _new_rows(handle: ox.Store, directory: Path,
     loads: list[tuple[ox.NamedNode, str]] = []
     recorded: list[str] = []
     for graph, rows in additions:
+        described: dict[object, bool] = {}  # subject -> whether the graph holds any row of it
+
+        def held(t: ox.Triple, graph: ox.NamedNode = graph, described: dict = described) -> bool:
+            # most rows are of subjects the graph does not describe yet (a new wave's clusters): one
+            # look-up a subject instead of one a row (80,000 rows of a 1M import)
+            found = described.get(t.subject)
+            if found is None:
+                found = described[t.subject] = next(
+                    handle.quads_for_pattern(t.subject, None, None, graph), None) is not None
+            return found and ox.Quad(t.subject, t.predicate, t.object, graph) in handle
+
         # lenient: the rows are the store's own terms and IRIs the importer minted (a row that is not
         # N-Triples still fails); 80,000 rows: 0.21 -> 0.15 s
         new = [t for t in ox.parse(rows.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, lenient=True)
-               if ox.Quad(t.subject, t.predicate, t.object, graph) not in handle]
+               if not held(t)]
         if new:
             lines = [f"{t.subject} {t.predicate} {t.object}" for t in new]
             loads.append((graph, "".join(line + " .\n" for line in lines)))
@@ -232,7 +290,7 @@ def _pieces(bodies: list[tuple[ox.NamedNode, str]], cores: int) -> list[tuple[ox
     add up to it). One 117,000-triple wave into a 1M store: 1.3 s in one load, 0.6-0.8 s in two.
     A body that may hold blank nodes stays whole: each load names its blank nodes afresh, so a
     node written in two pieces would become two."""
-    if len(bodies) >= cores:
+    if not bodies or len(bodies) >= cores:
         return bodies
     parts = cores // len(bodies)
     out: list[tuple[ox.NamedNode, str]] = []
@@ -319,11 +377,18 @@ def worth_it(handle: ox.Store, triples: int) -> bool:
     fourth load was tried in session 11: two loads left uncompacted at the end of the benchmark's
     1M import made its reads 1.4-1.9x slower, concept-clusters 2,334 vs 1,223 ms, for ~20% off
     the import: rejected.)"""
-    if triples < MIN_TRIPLES:
-        return False
-    stored = sum(int(q.object.value) for q in handle.quads_for_pattern(
+    return worth_loading(triples, stored_triples(handle))
+
+
+def worth_loading(triples: int, stored: int) -> bool:
+    """:func:`worth_it` for a store of ``stored`` triples."""
+    return triples >= MIN_TRIPLES and triples * 8 >= stored
+
+
+def stored_triples(handle: ox.Store) -> int:
+    """What the store holds, by its recorded graph sizes (graph.store.sizes)."""
+    return sum(int(q.object.value) for q in handle.quads_for_pattern(
         None, ox.NamedNode(VOID_TRIPLES), None, ox.NamedNode(SIZES_GRAPH)))
-    return triples * 8 >= stored
 
 
 def compact(handle: ox.Store) -> None:

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,7 +30,7 @@ from rdflib.term import Node
 from graph.guard import ServiceRefused, check_services
 from graph.results import AskResult, GraphResult, QueryResult, Row, SelectResult
 from graph.store import bulkwrite, sizes
-from graph.store.base import Store, StoreChanged, StoreError, StoreUnavailable
+from graph.store.base import Preloading, Store, StoreChanged, StoreError, StoreUnavailable
 from graph.store.lockfile import StoreLock
 from graph.store.terms import (
     Encoded,
@@ -103,10 +104,20 @@ class EmbeddedStore(Store):
     def _write(self, action: Callable[[ox.Store], object], if_generation: str | None = None) -> list[str]:
         """Run ``action`` on the store opened read-write under the exclusive lock, then close it;
         an interrupted bulk write is finished or undone first (graph.store.bulkwrite: the graphs
-        it rolled back are returned).
+        it rolled back are returned)."""
+        with self._writing(if_generation) as opened:
+            action(opened.handle)
+        return opened.rolled_back
+
+    @contextmanager
+    def _writing(self, if_generation: str | None = None) -> Iterator[OpenForWriting]:
+        """The store opened read-write under the exclusive lock for the time of the ``with``
+        block, flushed and closed after it; Oxigraph's and the OS's errors become one-line
+        :class:`StoreError` s. An interrupted bulk write is finished or undone first.
 
         The handle must be gone before the lock is released (readers then reopen), so no
-        reference to it may outlive this call: not even in a traceback.
+        reference to it may outlive the block, not even in a traceback: callers read it from
+        ``opened.handle``, which is emptied at the end, and keep no reference of their own.
         """
         if self.read_only:
             raise StoreError("this store was opened read-only; nothing was written")
@@ -114,18 +125,17 @@ class EmbeddedStore(Store):
         with self._lock.exclusive() as generation:
             if if_generation is not None and generation != if_generation:
                 raise StoreChanged("another writer changed the store meanwhile; nothing was written")
-            handle = _open(self.path, read_only=False)
+            opened = OpenForWriting(_open(self.path, read_only=False), generation)
             try:
-                rolled_back = bulkwrite.recover(handle, self.path)
-                action(handle)
-                handle.flush()
+                opened.rolled_back = bulkwrite.recover(opened.handle, self.path)
+                yield opened
+                opened.handle.flush()
             except (OSError, SyntaxError, ValueError) as exc:
                 failure = f"write failed, nothing was written: {_one_line(str(exc))}"
             finally:
-                del handle  # pyoxigraph closes RocksDB when the last reference goes
+                opened.handle = None  # type: ignore[assignment]  # pyoxigraph closes RocksDB with the last reference
         if failure:
             raise StoreError(failure)
-        return rolled_back
 
     def _recover_interrupted(self) -> None:
         """A bulk write that a crash interrupted (its intent is still there) finished or undone
@@ -150,7 +160,7 @@ class EmbeddedStore(Store):
     # -- reads ------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
               max_rows: int | None = None) -> QueryResult:
-        return self._query(sparql, bindings, lambda result: _materialise(result, max_rows))
+        return self._query(sparql, bindings, lambda result: materialise(result, max_rows))
 
     def query_encoded(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
                       max_rows: int | None = None) -> tuple:
@@ -161,23 +171,30 @@ class EmbeddedStore(Store):
 
     def select_texts(self, sparql: str) -> list[tuple[str | None, ...]]:
         """(Store.select_texts) Oxigraph's own N-Triples form of each term: no rdflib terms made."""
-        return self._query(sparql, None, _texts)
+        return self._query(sparql, None, term_texts)
 
     def _query(self, sparql: str, bindings: Mapping[str, Node] | None, read: Callable[[object], T]) -> T:
-        try:
-            check_services(sparql, self.allowed_services)
-        except ServiceRefused as exc:
-            raise StoreError(str(exc)) from exc
-        substitutions = {ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()}
         with self._reader() as handle:
-            try:
-                result = handle.query(sparql, use_default_graph_as_union=True,
-                                      substitutions=substitutions or None)
-                return read(result)
-            except SyntaxError as exc:
-                raise StoreError(f"SPARQL syntax error: {_one_line(str(exc))}") from exc
-            except OSError as exc:
-                raise StoreError(f"query failed: {exc}") from exc
+            return run_query(handle, sparql, bindings, read, self.allowed_services)
+
+    def stored_triples(self) -> int:
+        """What the store holds, by its recorded graph sizes."""
+        with self._reader() as handle:
+            return bulkwrite.stored_triples(handle)
+
+    @contextmanager
+    def preloading(self, *, checked: bool = False) -> Iterator[Preloading]:
+        """(Store.preloading) New graphs bulk-loaded while the write is prepared, when the write
+        is a bulk write (graph.store.preloading)."""
+        from graph.store.preloading import EmbeddedPreloading
+
+        preloading = EmbeddedPreloading(self, checked=checked)
+        try:
+            yield preloading
+        except BaseException as exc:
+            preloading.end(exc)
+            raise
+        preloading.end(None)
 
     def named_graphs(self) -> list[str]:
         with self._reader() as handle:
@@ -217,63 +234,75 @@ class EmbeddedStore(Store):
         without Oxigraph's IRI checks (~12% of the loader's CPU), their text having been parsed
         strictly by the validation. ``additions`` are loaded beside the new graphs when these are
         bulk-loaded (graph.store.bulkwrite.begin), else inserted by the update."""
-        bodies: list[tuple[ox.NamedNode, str | None, int]] = []
-        for name, graph in graphs.items():
-            try:
-                iri = ox.NamedNode(name)  # validates the IRI
-            except ValueError as exc:
-                raise StoreError(f"invalid graph name {name!r}, nothing was written: {exc}") from exc
-            size = len(graph) if graph is not None else 0
-            bodies.append((iri, ntriples(graph) if size else None, size))
+        bodies = graph_bodies(graphs)
         names = sizes.recorded_names(graphs, recount)
-        extra = [(ox.NamedNode(name), rows) for name, rows in (additions or {}).items() if rows]
+        extra = addition_rows(additions)
         if not bodies and not then and not names and not extra:
             return
+        self._write(lambda handle: self._commit_graphs(handle, bodies, then, names, extra, checked), if_generation)
 
-        def write(handle: ox.Store) -> None:
-            parts: list[str] = [sizes.delete_data(_size_records(handle, names))]
-            bulk: list[tuple[ox.NamedNode, str]] = []  # new graphs, bulk-loaded (graph.store.bulkwrite)
-            # one compaction follows however many graphs are loaded: the write's new graphs together
-            # decide (an import of several files at once)
-            new = {iri.value: size for iri, body, size in bodies
-                   if body and size >= bulkwrite.MIN_TRIPLES and not handle.contains_named_graph(iri)}
-            loaded = set(new) if new and bulkwrite.worth_it(handle, sum(new.values())) else set()
-            for iri, body, _size in bodies:
-                if body and iri.value in loaded:
-                    bulk.append((iri, body))
-                    continue
-                exists = handle.contains_named_graph(iri)
-                # only a graph that exists is dropped: a DROP in the transaction, even of nothing,
-                # makes Oxigraph's INSERT DATA after it read through the pending writes (+60% at 1M)
-                if exists:
-                    parts.append(f"DROP GRAPH <{iri.value}>")
-                if body:
-                    parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
-            parts.append(then)
-            # the additions load beside the new graphs (a bulk load would rename blank nodes)
-            loaded_extra: list[tuple[ox.NamedNode, str]] = []
-            if bulk and not any("_:" in rows for _, rows in extra):
-                loaded_extra = extra
-            else:
-                parts += [f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{rows}\n}} }}" for iri, rows in extra]
-            token = bulkwrite.begin(handle, self.path, bulk, lenient=checked, additions=loaded_extra) if bulk else None
-            if token:
-                parts.append(bulkwrite.marker_insert(token))  # committed with the rest, or not at all
-            update = " ;\n".join(p for p in parts if p)
+    def _commit_graphs(self, handle: ox.Store, bodies: list[Body], then: str,
+                       names: list[str], extra: list[tuple[ox.NamedNode, str]], checked: bool,
+                       started: bulkwrite.BulkWrite | None = None,
+                       loads_done: Callable[[], None] = lambda: None) -> None:
+        """:meth:`replace_graphs`' write, on the open ``handle``. ``started``: a bulk write whose
+        graphs are loaded already, or are loading (graph.store.preloading), which this write goes
+        on with and commits, once ``loads_done()`` has waited for those loads (meanwhile, the
+        additions are checked); ``bodies`` leaves those graphs out."""
+        parts: list[str] = [sizes.delete_data(_size_records(handle, names))]
+        bulk: list[tuple[ox.NamedNode, str]] = []  # new graphs, bulk-loaded (graph.store.bulkwrite)
+        # one compaction follows however many graphs are loaded: the write's new graphs together
+        # decide (an import of several files at once)
+        new = {iri.value: size for iri, body, size in bodies
+               if body and size >= bulkwrite.MIN_TRIPLES and not handle.contains_named_graph(iri)}
+        worth_it = new and (started is not None or bulkwrite.worth_it(handle, sum(new.values())))
+        loaded = set(new) if worth_it else set()
+        for iri, body, _size in bodies:
+            if body and iri.value in loaded:
+                bulk.append((iri, body))
+                continue
+            exists = handle.contains_named_graph(iri)
+            # only a graph that exists is dropped: a DROP in the transaction, even of nothing,
+            # makes Oxigraph's INSERT DATA after it read through the pending writes (+60% at 1M)
+            if exists:
+                parts.append(f"DROP GRAPH <{iri.value}>")
+            if body:
+                parts.append(f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{body}\n}} }}")
+        parts.append(then)
+        # the additions load beside the new graphs (a bulk load would rename blank nodes)
+        loaded_extra: list[tuple[ox.NamedNode, str]] = []
+        if (bulk or started is not None) and not any("_:" in rows for _, rows in extra):
+            loaded_extra = extra
+        else:
+            parts += [f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{rows}\n}} }}" for iri, rows in extra]
+        if started is not None:
             try:
-                if update:
-                    handle.update(update)
+                recorded = started.record(loaded_extra)  # reads the graphs that exist: the loads go on
+                loads_done()
+                started.load(bulk, recorded=recorded)
             except BaseException:
-                if token:
-                    bulkwrite.abort(handle, self.path, token)
+                started.abort()
                 raise
+            token: str | None = started.token
+            graphs = tuple(started.graphs)
+        else:
+            token = bulkwrite.begin(handle, self.path, bulk, lenient=checked, additions=loaded_extra) if bulk else None
+            graphs = tuple(iri.value for iri, _ in bulk)
+        if token:
+            parts.append(bulkwrite.marker_insert(token))  # committed with the rest, or not at all
+        update = " ;\n".join(p for p in parts if p)
+        try:
+            if update:
+                handle.update(update)
+        except BaseException:
             if token:
-                bulkwrite.finish(handle, self.path, token, tuple(iri.value for iri, _ in bulk))
-            _record_sizes(handle, names)
-            if token:
-                bulkwrite.compact(handle)
-
-        self._write(write, if_generation)
+                bulkwrite.abort(handle, self.path, token)
+            raise
+        if token:
+            bulkwrite.finish(handle, self.path, token, graphs)
+        _record_sizes(handle, names)
+        if token:
+            bulkwrite.compact(handle)
 
     def recover(self) -> list[str]:
         """Opening read-write replays RocksDB's log of a write that a crash interrupted, and an
@@ -286,6 +315,58 @@ class EmbeddedStore(Store):
         self._closed = True
         with self._mutex:
             self._handle = None
+
+
+Body = tuple[ox.NamedNode, str | None, int]  # a graph to write: its name, N-Triples (None: dropped), size
+
+
+def graph_bodies(graphs: Mapping[str, Graph | None]) -> list[Body]:
+    """What :meth:`EmbeddedStore.replace_graphs` writes of ``graphs``."""
+    bodies: list[Body] = []
+    for name, graph in graphs.items():
+        try:
+            iri = ox.NamedNode(name)  # validates the IRI
+        except ValueError as exc:
+            raise StoreError(f"invalid graph name {name!r}, nothing was written: {exc}") from exc
+        size = len(graph) if graph is not None else 0
+        bodies.append((iri, ntriples(graph) if size else None, size))
+    return bodies
+
+
+def addition_rows(additions: Mapping[str, str] | None) -> list[tuple[ox.NamedNode, str]]:
+    return [(ox.NamedNode(name), rows) for name, rows in (additions or {}).items() if rows]
+
+
+def run_query(handle: ox.Store, sparql: str, bindings: Mapping[str, Node] | None, read: Callable[[object], T],
+              allowed_services: frozenset[str], graphs: Sequence[ox.NamedNode | ox.BlankNode] | None = None) -> T:
+    """``sparql`` on ``handle``, its default graph the union of every graph, or of ``graphs`` only
+    (which are then the only graphs ``GRAPH`` sees); the answer as ``read`` makes it. SERVICE
+    calls only to ``allowed_services`` (graph.guard)."""
+    try:
+        check_services(sparql, allowed_services)
+    except ServiceRefused as exc:
+        raise StoreError(str(exc)) from exc
+    substitutions = {ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()} or None
+    try:
+        if graphs is None:
+            result = handle.query(sparql, use_default_graph_as_union=True, substitutions=substitutions)
+        else:
+            result = handle.query(sparql, default_graph=[ox.DefaultGraph(), *graphs], named_graphs=list(graphs),
+                                  substitutions=substitutions)
+        return read(result)
+    except SyntaxError as exc:
+        raise StoreError(f"SPARQL syntax error: {_one_line(str(exc))}") from exc
+    except OSError as exc:
+        raise StoreError(f"query failed: {exc}") from exc
+
+
+@dataclass
+class OpenForWriting:
+    """The store opened read-write (:meth:`EmbeddedStore._writing`)."""
+
+    handle: ox.Store
+    generation: str
+    rolled_back: list[str] = field(default_factory=list)
 
 
 def _size_records(handle: ox.Store, names: Sequence[str]) -> list[tuple[str, str]]:
@@ -330,7 +411,7 @@ def _open(path: Path, *, read_only: bool) -> ox.Store:
         raise StoreUnavailable(f"cannot open the store at {path}: {exc}") from exc
 
 
-def _texts(result: object) -> list[tuple[str | None, ...]]:
+def term_texts(result: object) -> list[tuple[str | None, ...]]:
     if not isinstance(result, ox.QuerySolutions):
         raise StoreError("select_texts needs a SELECT query")
     return [tuple(None if term is None else str(term) for term in solution) for solution in result]
@@ -347,7 +428,7 @@ def _encode(result: object, max_rows: int | None) -> tuple:
             triples.add((encode(triple.subject), encode(triple.predicate), encode(triple.object)))
         return ("graph", triples, False)
     if not isinstance(result, ox.QuerySolutions):
-        return ("result", _materialise(result, max_rows))
+        return ("result", materialise(result, max_rows))
     variables = [v.value for v in result.variables]
     rows: list[tuple[Encoded | None, ...]] = []
     for solution in result:
@@ -471,7 +552,7 @@ def _convert_rows(variables: list[str], encoded_rows: list[tuple[Encoded | None,
             for encoded in encoded_rows]
 
 
-def _materialise(result: object, max_rows: int | None) -> QueryResult:
+def materialise(result: object, max_rows: int | None) -> QueryResult:
     """Read a lazy pyoxigraph result into ours, stopping after ``max_rows``."""
     if isinstance(result, ox.QueryBoolean):
         return AskResult(bool(result))

@@ -1,0 +1,238 @@
+"""An import's new graphs are bulk-loaded while the rest of it is prepared (graph.store.preloading):
+the same store as without, nothing of the write seen before its commit, all of it undone when the
+import fails, is refused or its process dies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, Literal, URIRef
+
+from graph.config import Settings
+from graph.importer import Importer, ImportRejected
+from graph.store import StoreError
+from graph.store import bulkwrite as bw
+from graph.store.embedded import EmbeddedStore
+
+from .conftest import BASE, quads_of
+from .test_derived import _check
+from .test_import_batch import _waves
+
+P = URIRef("https://example.org/p")
+NEW = "https://example.org/graph/new"
+
+
+def _big(prefix: str, n: int = bw.MIN_TRIPLES + 50) -> Graph:
+    g = Graph()
+    for i in range(n):
+        g.add((URIRef(f"https://example.org/{prefix}/{i}"), P, Literal(f"{prefix} {i}")))
+    return g
+
+
+def _importer(path: Path) -> tuple[EmbeddedStore, Importer]:
+    store = EmbeddedStore(path)
+    return store, Importer(store, Settings(base_iri=BASE, store_path=path))
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The graph of every bulk load, in order."""
+    calls: list[str] = []
+    load = bw._load
+
+    def recorded(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
+        calls.append(iri.value)
+        load(handle, iri, body, lenient)
+
+    monkeypatch.setattr(bw, "_load", recorded)
+    return calls
+
+
+def _bad(wave: Path, out: Path) -> Path:
+    """``wave`` with one answer that is no option of its question: refused by the shapes."""
+    text = wave.read_text(encoding="utf-8")
+    option = "Finding sustainable finance instruments"
+    assert option in text
+    out.write_text(text.replace(option, "Lack of patience", 1), encoding="utf-8")
+    return out
+
+
+def test_the_first_files_graph_loads_while_the_last_file_is_mapped(store_path: Path, tmp_path: Path,
+                                                                   loads: list[str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _waves(tmp_path / "waves", clusters=12, waves=3)
+    store, importer = _importer(store_path)
+    first_loaded = threading.Event()
+    load = bw._load
+
+    def signalled(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
+        load(handle, iri, body, lenient)
+        first_loaded.set()
+
+    monkeypatch.setattr(bw, "_load", signalled)
+    prepare = Importer.prepare_file
+    waited: list[bool] = []
+
+    def mapped(self: Importer, path: Path, fmt: str | None = None, **kwargs: object) -> object:
+        if path == files[-1]:
+            waited.append(first_loaded.wait(timeout=60))  # no early load: the import would wait here forever
+        return prepare(self, path, fmt, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Importer, "prepare_file", mapped)
+    outcomes = importer.import_files(files)
+    assert waited == [True]
+    assert [o.status for o in outcomes] == ["imported"] * 3
+    _check(store, Settings(base_iri=BASE, store_path=store_path))
+    assert not bw.pending(store_path)
+    store.close()
+
+
+def test_reads_during_the_write_see_the_store_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({"https://example.org/graph/old": _big("old", 10)})
+    loaded = threading.Event()
+    load = bw._load
+    monkeypatch.setattr(bw, "_load", lambda *args: (load(*args), loaded.set()))
+    new = _big("new")
+    with store.preloading() as view:
+        view.preload(NEW, new, lambda: True)
+        view.offered_all()
+        assert loaded.wait(timeout=30)
+        ask = f"ASK {{ <https://example.org/new/0> <{P}> ?o }}"
+        assert view.query(ask).value is False  # type: ignore[union-attr]
+        assert view.named_graphs() == ["https://example.org/graph/old"]
+        assert len(view.get_graph(NEW)) == 0 and len(view.get_graph("https://example.org/graph/old")) == 10
+        assert view.select_texts(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s <{P}> ?o }} }}") == \
+            [('"10"^^<http://www.w3.org/2001/XMLSchema#integer>',)]
+        assert bw.pending(store.path)  # the write has begun: a crash now is undone
+        view.replace_graphs({NEW: new})
+        assert view.query(ask).value is True  # type: ignore[union-attr]  # after the commit: the store
+    assert set(store.get_graph(NEW)) == set(new)
+    assert not bw.pending(store.path)
+    store.close()
+
+
+def test_a_reader_waits_for_the_commit(tmp_path: Path) -> None:
+    """Another reader of the store (here a thread with its own lock file description) waits while
+    the write is under way, and then sees all of it."""
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({"https://example.org/graph/old": _big("old", 10)})
+    reader = EmbeddedStore(tmp_path / "s", read_only=True)
+    seen: list[list[str]] = []
+    with store.preloading() as view:
+        view.preload(NEW, _big("new"), lambda: True)
+        thread = threading.Thread(target=lambda: seen.append(reader.named_graphs()))
+        thread.start()
+        thread.join(timeout=1)
+        assert thread.is_alive() and seen == []  # waiting for the write
+        view.replace_graphs({NEW: _big("new")})
+    thread.join(timeout=30)
+    assert seen == [["https://example.org/graph/new", "https://example.org/graph/old"]]
+    reader.close()
+    store.close()
+
+
+def test_a_file_refused_after_others_were_loaded_leaves_the_store_as_it_was(store_path: Path, tmp_path: Path,
+                                                                           loads: list[str]) -> None:
+    waves = _waves(tmp_path / "waves", clusters=12, waves=3)
+    files = [*waves[:2], _bad(waves[2], tmp_path / "bad-wave.csv")]
+    store, importer = _importer(store_path)
+    before = quads_of(store)
+    with pytest.raises(ImportRejected) as info:
+        importer.import_files(files)
+    [violation] = info.value.report.violations
+    assert violation.location.file == "bad-wave.csv" and violation.value == "Lack of patience"
+    assert loads, "the files before the refused one were not loaded early"
+    assert not any("bad-wave" in graph for graph in loads)  # a graph is loaded only once it conforms
+    assert quads_of(store) == before
+    assert not bw.pending(store_path) and not (store_path / bw.ADDITIONS_NAME).exists()
+    store.close()
+
+
+def test_a_failed_load_fails_the_import_and_writes_nothing(store_path: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _waves(tmp_path / "waves", clusters=12, waves=3)
+    load = bw._load
+    count = [0]
+
+    def failing(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
+        count[0] += 1
+        if count[0] == 2:
+            raise OSError("disk full (simulated)")
+        load(handle, iri, body, lenient)
+
+    monkeypatch.setattr(bw, "_load", failing)
+    store, importer = _importer(store_path)
+    before = quads_of(store)
+    with pytest.raises(StoreError, match="nothing was written: disk full"):
+        importer.import_files(files)
+    assert quads_of(store) == before and not bw.pending(store_path)
+    store.close()
+
+
+def test_nothing_loads_early_for_graphs_small_beside_the_store(store_path: Path, tmp_path: Path,
+                                                             loads: list[str]) -> None:
+    store, importer = _importer(store_path)
+    store.replace_graphs({"https://example.org/graph/big": _big("big", 40_000)})
+    loads.clear()
+    outcomes = importer.import_files(_waves(tmp_path / "waves", clusters=12, waves=2))
+    assert [o.status for o in outcomes] == ["imported"] * 2
+    assert loads == []  # the transaction wrote them
+    _check(store, Settings(base_iri=BASE, store_path=store_path))
+    store.close()
+
+
+def test_a_graph_that_exists_is_replaced_in_the_transaction(tmp_path: Path, loads: list[str]) -> None:
+    store = EmbeddedStore(tmp_path / "s")
+    store.replace_graphs({NEW: _big("old", 10)})
+    newer = _big("newer")
+    with store.preloading() as view:
+        view.preload(NEW, newer, lambda: True)
+        view.offered_all()
+        view.replace_graphs({NEW: newer})
+    assert loads == []
+    assert set(store.get_graph(NEW)) == set(newer)
+    store.close()
+
+
+_CRASHING_IMPORT = """
+import os, sys
+from pathlib import Path
+from graph.config import Settings
+from graph.importer import Importer
+from graph.store import bulkwrite as bw
+from graph.store.embedded import EmbeddedStore
+
+load = bw.BulkWrite.load
+def load_then_die(self, bodies, **options):
+    load(self, bodies, **options)
+    if bodies:
+        os._exit(9)  # the process dies with the first graph loaded and the write not committed
+bw.BulkWrite.load = load_then_die
+store_path = Path(sys.argv[1])
+Importer(EmbeddedStore(store_path), Settings(base_iri=sys.argv[2], store_path=store_path)).import_files(
+    [Path(p) for p in sys.argv[3:]])
+"""
+
+
+def test_a_crash_while_the_graphs_load_is_undone_before_anything_is_read(store_path: Path, tmp_path: Path) -> None:
+    files = _waves(tmp_path / "waves", clusters=12, waves=3)
+    store = EmbeddedStore(store_path, read_only=True)
+    before = quads_of(store)
+    store.close()
+    run = subprocess.run([sys.executable, "-c", _CRASHING_IMPORT, str(store_path), BASE, *map(str, files)],
+                         cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert run.returncode == 9, run.stderr
+    assert bw.pending(store_path)  # the intent names what was loaded
+    assert bw.read_intent(store_path).graphs  # type: ignore[union-attr]
+    store = EmbeddedStore(store_path, read_only=True)  # a reader finds the intent and undoes the write
+    assert quads_of(store) == before
+    assert not bw.pending(store_path)
+    store.close()
