@@ -244,9 +244,11 @@ def _cluster_edges_stored(store: Store, summary: str, clusters: Iterable[Text]) 
     return out
 
 
-def other_options(store: Store) -> frozenset[Text]:
-    """The "Other" options, as the store declares them (the queries' definition)."""
-    rows = store.select_texts(f"SELECT DISTINCT ?o WHERE {{ GRAPH ?g {{ ?o a <{CKG.OtherOption}> }} }}")
+def other_options(store: Store, skip: Iterable[str] = ()) -> frozenset[Text]:
+    """The "Other" options, as the store declares them (the queries' definition), but in ``skip``."""
+    skipped = ", ".join(f"<{name}>" for name in skip)
+    where = f"GRAPH ?g {{ ?o a <{CKG.OtherOption}> }}" + (f" FILTER (?g NOT IN ({skipped}))" if skipped else "")
+    rows = store.select_texts(f"SELECT DISTINCT ?o WHERE {{ {where} }}")
     return frozenset(o for (o,) in rows if _is_iri(o))  # type: ignore[misc]
 
 
@@ -336,9 +338,12 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
     summary = summary_graph(iris)
     existing = set(store.named_graphs())
     replaced = [name for name in graphs if name in existing]
+    # the reads skip the write's new graphs: a store that loads them before the write commits
+    # (graph.store.preloading) has them among the graphs its reads see
+    new_graphs = [name for name in graphs if name not in existing]
     options = summary_options(store, summary)
     before = {cluster: set(chosen) for cluster, chosen in options.items()}
-    other = other_options(store)
+    other = other_options(store, skip=new_graphs)
     new_edges: set[Triple] = set()
     for name, graph in graphs.items():
         if name not in existing and graph is not None:
@@ -352,7 +357,7 @@ def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]
             graph = graphs[name]
             if graph is not None:
                 affected |= clusters_in(graph)
-        fresh = import_edges(store, affected, skip=replaced)
+        fresh = import_edges(store, affected, skip=list(graphs))
         for name in replaced:
             graph = graphs[name]
             if graph is not None:

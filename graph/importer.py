@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -99,7 +99,8 @@ _CONTEXT_PROPERTIES = (RDF.type, DCTERMS.title, SKOS.prefLabel)
 def store_context(store: Store, graph: Graph, earlier: Sequence[Graph] = ()) -> Graph:
     """What the shapes need from the store: the types, titles and names of resources ``graph``
     refers to but does not describe (an existing survey, cluster or document); from the
-    ``earlier`` graphs of the same import too (files before this one, not yet in the store)."""
+    ``earlier`` graphs of the same import too (files before this one, not yet in the store, or
+    loaded but not committed, graph.store.preloading: the same triples either way)."""
     referenced = {o for p in (CKG.survey, CKG.respondingCluster, CKG.attributionCandidate, CKG.reportedIn)
                   for o in graph.objects(None, p) if isinstance(o, URIRef)}
     described = set(graph.subjects(RDF.type, None))
@@ -241,7 +242,10 @@ class Importer:
         data = prepared.graph
         earlier = batch.graphs() if batch is not None else []
         pending = start_validation(data, prepared.origins, context=store_context(self.store, data, earlier))
-        conflicts = self._conflicts(prepared, import_id or self.import_id_for(prepared))
+        # the batch's graphs are not "already" imported (an earlier file's may be in the store,
+        # loaded before the write commits: graph.store.preloading); batch.conflicts names them
+        conflicts = self._conflicts(prepared, import_id or self.import_id_for(prepared),
+                                    skip={str(s.graph_iri) for s in batch.staged.values()} if batch else set())
         if batch is not None:
             conflicts += batch.conflicts(prepared)
 
@@ -250,8 +254,8 @@ class Importer:
 
         return report
 
-    def _conflicts(self, prepared: Prepared, import_id: str) -> list[Violation]:
-        """Responses of this import that another import already holds."""
+    def _conflicts(self, prepared: Prepared, import_id: str, skip: Collection[str] = ()) -> list[Violation]:
+        """Responses of this import that another import (not in ``skip``) already holds."""
         if not prepared.responses:
             return []
         values = " ".join(f"<{r}>" for r in prepared.responses)
@@ -262,7 +266,7 @@ class Importer:
         own = str(self.iris.import_graph(import_id))
         out = []
         for row in result.rows:
-            if str(row["g"]) == own:
+            if str(row["g"]) == own or str(row["g"]) in skip:
                 continue
             other = self.iris.import_id_of(str(row["g"]))
             out.append(Violation(

@@ -117,7 +117,9 @@ class Store(ABC):
         """This store for one write prepared in steps (an import of several files): its new graphs
         may be loaded while the rest is prepared (:meth:`Preloading.preload`), then the write is
         :meth:`replace_graphs` on what this yields, and leaving the block without it leaves the
-        store as it was. Reads through what this yields see the store as it was before the write.
+        store as it was. Reads through what this yields see the store as it was before the write,
+        and may see the graphs offered to it (only what they had not held: nothing the store held
+        is changed or hidden before the write's commit); ``named_graphs()`` lists the graphs there were.
         ``checked``: as :meth:`replace_graphs`' (the graphs offered are loaded with it). Only the
         embedded store loads anything early (graph.store.preloading); here it is the write as usual."""
         yield Preloading(self)

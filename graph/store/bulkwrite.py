@@ -50,6 +50,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from graph.store import sizes
 from graph.store.dataops import data_ops
 from graph.store.sizes import SIZES_GRAPH, VOID_TRIPLES
 
@@ -141,9 +142,9 @@ def _has_marker(handle: ox.Store, token: str) -> bool:
 
 
 def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, str]], *,
-          lenient: bool = False, additions: list[tuple[ox.NamedNode, str]] | None = None) -> str:
+          lenient: bool = False, additions: list[tuple[ox.NamedNode, str]] | None = None) -> BulkWrite:
     """Steps 1 and 2: the intent, then each new graph bulk-loaded from its N-Triples. Returns the
-    token for :func:`marker_insert` and :func:`finish`. On any failure the new graphs are dropped
+    write, for its commit marker and :meth:`BulkWrite.finish`. On any failure the new graphs are dropped
     again and the intent removed before the error goes on. ``lenient``: the bodies were parsed
     strictly before (an import's validation), the loader skips its IRI checks (one 1M-triple
     import: 13.6 -> ~12 CPU-s; the syntax is still checked).
@@ -160,7 +161,7 @@ def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, st
         write.abort()
         raise
     log.info("bulk-loaded %d new graph(s); committing the write", len(bodies))
-    return write.token
+    return write
 
 
 class BulkWrite:
@@ -176,17 +177,19 @@ class BulkWrite:
         self.lenient = lenient
         self.token = uuid.uuid4().hex
         self.graphs: list[str] = []
+        self.counts: dict[str, int] = {}  # graphs loaded and counted (:meth:`load`'s ``count``)
         # an additions file without an intent belongs to no write (finish and abort remove it before
         # the intent): never let this write's abort take its rows back
         _remove_additions(self.directory)
 
     def load(self, bodies: list[tuple[ox.NamedNode, str]], *, split: bool = True,
              additions: list[tuple[ox.NamedNode, str]] | None = None,
-             recorded: list[tuple[ox.NamedNode, str]] | None = None) -> None:
+             recorded: list[tuple[ox.NamedNode, str]] | None = None, count: bool = False) -> None:
         """``bodies`` (new graphs, not loaded before) bulk-loaded, side by side, and, with
         ``split``, a long one in pieces when there are fewer than cores (:func:`_load_all`);
-        ``additions`` beside them (:func:`begin`), or the rows :meth:`record` returned. The caller
-        aborts on failure."""
+        ``additions`` beside them (:func:`begin`), or the rows :meth:`record` returned. With
+        ``count``, each graph's triples are counted once it is loaded (``counts``: its size record,
+        if the write changes it no more). The caller aborts on failure."""
         self.graphs += [iri.value for iri, _ in bodies]
         _write_intent(self.directory, self.intent())
         if recorded is not None:  # rows for graphs that exist: loaded like the bodies, not named
@@ -194,6 +197,9 @@ class BulkWrite:
         else:
             _load_all(self.handle, bodies, lenient=self.lenient, split=split,
                       then=lambda: self.record(additions or []))
+        if count:
+            for name in dict.fromkeys(iri.value for iri, _ in bodies):
+                self.counts[name] = count_graph(self.handle, name)
 
     def record(self, additions: list[tuple[ox.NamedNode, str]]) -> list[tuple[ox.NamedNode, str]]:
         """The rows of ``additions`` their graphs lack, recorded in the additions file (so that an
@@ -389,6 +395,11 @@ def stored_triples(handle: ox.Store) -> int:
     """What the store holds, by its recorded graph sizes (graph.store.sizes)."""
     return sum(int(q.object.value) for q in handle.quads_for_pattern(
         None, ox.NamedNode(VOID_TRIPLES), None, ox.NamedNode(SIZES_GRAPH)))
+
+
+def count_graph(handle: ox.Store, name: str) -> int:
+    """How many triples the engine holds in graph ``name``."""
+    return int(next(iter(handle.query(sizes.count_query(name))))[0].value)
 
 
 def compact(handle: ox.Store) -> None:

@@ -248,7 +248,8 @@ class EmbeddedStore(Store):
         """:meth:`replace_graphs`' write, on the open ``handle``. ``started``: a bulk write whose
         graphs are loaded already, or are loading (graph.store.preloading), which this write goes
         on with and commits, once ``loads_done()`` has waited for those loads (meanwhile, the
-        additions are checked); ``bodies`` leaves those graphs out."""
+        additions are checked); ``bodies`` leaves those graphs out, and ``then`` must not change
+        them (their sizes were counted when they were loaded)."""
         parts: list[str] = [sizes.delete_data(_size_records(handle, names))]
         bulk: list[tuple[ox.NamedNode, str]] = []  # new graphs, bulk-loaded (graph.store.bulkwrite)
         # one compaction follows however many graphs are loaded: the write's new graphs together
@@ -275,33 +276,31 @@ class EmbeddedStore(Store):
             loaded_extra = extra
         else:
             parts += [f"INSERT DATA {{ GRAPH <{iri.value}> {{\n{rows}\n}} }}" for iri, rows in extra]
-        if started is not None:
+        write = started
+        if write is not None:
             try:
-                recorded = started.record(loaded_extra)  # reads the graphs that exist: the loads go on
+                recorded = write.record(loaded_extra)  # reads the graphs that exist: the loads go on
                 loads_done()
-                started.load(bulk, recorded=recorded)
+                write.load(bulk, recorded=recorded)
             except BaseException:
-                started.abort()
+                write.abort()
                 raise
-            token: str | None = started.token
-            graphs = tuple(started.graphs)
-        else:
-            token = bulkwrite.begin(handle, self.path, bulk, lenient=checked, additions=loaded_extra) if bulk else None
-            graphs = tuple(iri.value for iri, _ in bulk)
-        if token:
-            parts.append(bulkwrite.marker_insert(token))  # committed with the rest, or not at all
+        elif bulk:
+            write = bulkwrite.begin(handle, self.path, bulk, lenient=checked, additions=loaded_extra)
+        if write is not None:
+            parts.append(write.marker())  # committed with the rest, or not at all
         update = " ;\n".join(p for p in parts if p)
         try:
             if update:
                 handle.update(update)
         except BaseException:
-            if token:
-                bulkwrite.abort(handle, self.path, token)
+            if write is not None:
+                bulkwrite.abort(handle, self.path, write.token)
             raise
-        if token:
-            bulkwrite.finish(handle, self.path, token, graphs)
-        _record_sizes(handle, names)
-        if token:
+        if write is not None:
+            write.finish()
+        _record_sizes(handle, names, counted=started.counts if started is not None else None)
+        if write is not None:
             bulkwrite.compact(handle)
 
     def recover(self) -> list[str]:
@@ -338,22 +337,16 @@ def addition_rows(additions: Mapping[str, str] | None) -> list[tuple[ox.NamedNod
 
 
 def run_query(handle: ox.Store, sparql: str, bindings: Mapping[str, Node] | None, read: Callable[[object], T],
-              allowed_services: frozenset[str], graphs: Sequence[ox.NamedNode | ox.BlankNode] | None = None) -> T:
-    """``sparql`` on ``handle``, its default graph the union of every graph, or of ``graphs`` only
-    (which are then the only graphs ``GRAPH`` sees); the answer as ``read`` makes it. SERVICE
-    calls only to ``allowed_services`` (graph.guard)."""
+              allowed_services: frozenset[str]) -> T:
+    """``sparql`` on ``handle``, its default graph the union of every graph; the answer as ``read``
+    makes it. SERVICE calls only to ``allowed_services`` (graph.guard)."""
     try:
         check_services(sparql, allowed_services)
     except ServiceRefused as exc:
         raise StoreError(str(exc)) from exc
     substitutions = {ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()} or None
     try:
-        if graphs is None:
-            result = handle.query(sparql, use_default_graph_as_union=True, substitutions=substitutions)
-        else:
-            result = handle.query(sparql, default_graph=[ox.DefaultGraph(), *graphs], named_graphs=list(graphs),
-                                  substitutions=substitutions)
-        return read(result)
+        return read(handle.query(sparql, use_default_graph_as_union=True, substitutions=substitutions))
     except SyntaxError as exc:
         raise StoreError(f"SPARQL syntax error: {_one_line(str(exc))}") from exc
     except OSError as exc:
@@ -375,21 +368,25 @@ def _size_records(handle: ox.Store, names: Sequence[str]) -> list[tuple[str, str
             for name in names for quad in handle.quads_for_pattern(ox.NamedNode(name), predicate, None, graph)]
 
 
-def _record_sizes(handle: ox.Store, names: Sequence[str]) -> None:
-    """Count the committed graphs and replace their records. The write itself has committed by
-    now: a failure here only leaves the graphs unrecorded (they are counted when asked)."""
+def _record_sizes(handle: ox.Store, names: Sequence[str], counted: Mapping[str, int] | None = None) -> None:
+    """Count the committed graphs and replace their records; ``counted``: graphs counted already
+    (loaded earlier, and not changed since). The write itself has committed by now: a failure here
+    only leaves the graphs unrecorded (they are counted when asked)."""
     if not names:
         return
+    counted = counted or {}
+    missing = [name for name in names if name not in counted]
 
     def count(name: str) -> int:
-        return int(next(iter(handle.query(sizes.count_query(name))))[0].value)
+        return bulkwrite.count_graph(handle, name)
 
     try:
-        if len(names) > 1:  # the engine counts without the GIL: one graph per core (a 1M import's ten, 0.6 -> 0.3 s)
-            with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
-                counts = dict(zip(names, pool.map(count, names), strict=True))
+        if len(missing) > 1:  # the engine counts without the GIL: one graph per core (a 1M import's ten, 0.6 -> 0.3 s)
+            with ThreadPoolExecutor(max_workers=min(len(missing), os.cpu_count() or 1)) as pool:
+                counts = dict(zip(missing, pool.map(count, missing), strict=True))
         else:
-            counts = {name: count(name) for name in names}
+            counts = {name: count(name) for name in missing}
+        counts.update((name, counted[name]) for name in names if name in counted)
         update = " ;\n".join(p for p in (sizes.delete_data(_size_records(handle, names)),
                                           sizes.insert_data(counts)) if p)
         if update:
