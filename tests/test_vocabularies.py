@@ -81,6 +81,19 @@ def test_every_scheme_has_labelled_concepts_and_other_is_marked() -> None:
                 assert (concept, RDF.type, CKG.OtherOption) in t
 
 
+def test_no_two_concepts_of_a_scheme_share_a_label() -> None:
+    """A question's options (a scheme's concepts) are told apart by their labels, case aside: the
+    saved queries sort by the label and only then by the option's IRI (see concept-clusters.rq).
+    (Not the EU reference schemes, which are no question's options: NUTS names Île-de-France at
+    two levels.)"""
+    t = terminology()
+    for scheme in set(t.subjects(RDF.type, SKOS.ConceptScheme)) | set(t.subjects(RDF.type, CKG.AnswerScheme)):
+        if not str(scheme).startswith(str(VOCAB)):
+            continue
+        labels = [str(t.value(c, SKOS.prefLabel)).lower() for c in t.subjects(SKOS.inScheme, scheme)]
+        assert len(labels) == len(set(labels)), scheme
+
+
 def test_twelve_questions_verbatim(catalogue_text: str) -> None:
     t = terminology()
     questions = sorted(t.subjects(CKG.questionNumber, None), key=lambda q: int(t.value(q, CKG.questionNumber)))
