@@ -15,12 +15,12 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 
 from graph.config import Settings
-from graph.importer import Importer, ImportRejected
+from graph.importer import Importer, ImportRejected, UnreadableFile
 from graph.store import StoreError
 from graph.store import bulkwrite as bw
 from graph.store.embedded import EmbeddedStore
 
-from .conftest import BASE, quads_of
+from .conftest import BASE, FIXTURES, quads_of
 from .test_derived import _check
 from .test_import_batch import _waves
 
@@ -177,6 +177,21 @@ def test_a_file_refused_after_others_were_loaded_leaves_the_store_as_it_was(stor
     assert not any("bad-wave" in graph for graph in loads)  # a graph is loaded only once it conforms
     assert quads_of(store) == before
     assert not bw.pending(store_path) and not (store_path / bw.ADDITIONS_NAME).exists()
+    store.close()
+
+
+def test_an_unreadable_file_after_loaded_ones_leaves_the_store_as_it_was(store_path: Path, tmp_path: Path,
+                                                                         loads: list[str],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    waves = _waves(tmp_path / "waves", clusters=12, waves=2)
+    files = [*waves, FIXTURES / "csv" / "latin1.csv"]
+    store, importer = _importer(store_path)
+    waited = _mapped_after_a_load(files, monkeypatch)
+    before = quads_of(store)
+    with pytest.raises(UnreadableFile):
+        importer.import_files(files)
+    assert waited == [True] and loads
+    assert quads_of(store) == before and not bw.pending(store_path)
     store.close()
 
 

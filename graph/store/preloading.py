@@ -123,15 +123,18 @@ class EmbeddedPreloading(Preloading):
         try:
             session.commit(graphs, then=then, recount=recount, checked=checked, additions=additions)
         except BaseException as exc:
-            self.end(exc)
+            self.end(exc, the_stores=True)
             raise
         self.end(None)
 
-    def end(self, failure: BaseException | None) -> None:
-        """The write is over: committed, or (``failure``) given up, every graph loaded dropped."""
+    def end(self, failure: BaseException | None, *, the_stores: bool = False) -> None:
+        """The write is over: committed, or (``failure``) given up, every graph loaded dropped.
+        ``the_stores``: the failure is the store's (the commit's), and an error of Oxigraph's or the
+        OS's is raised as StoreError, as any write's; any other (the importer's refusal, a file it
+        could not read) goes on as it is."""
         session, self._session = self._session, None
         if session is not None:
-            session.end(failure)
+            session.end(failure, the_stores=the_stores)
 
     # -- reads -------------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
@@ -192,6 +195,7 @@ class _Session:
         self._more = threading.Condition()
         self._all_offered = False
         self._refused = False  # an offer was not ready: nothing more is loaded
+        self._given_up = False  # the write failed before its commit: nothing more is loaded
         self._failure: BaseException | None = None
         self._loader = threading.Thread(target=self._load_offers, name="clusterkg-preload", daemon=True)
         self._loader.start()
@@ -223,30 +227,31 @@ class _Session:
         write keeps the other busy); once every graph has been offered, the rest loaded together,
         on every core."""
         while (item := self._next()) is not None:
-            if self._refused or self._failure is not None:
-                continue
             offer, text = item
             try:
-                if not offer.ready():
-                    self._refused = True
+                if not self._may_load(offer):
                     continue
                 loads = [(ox.NamedNode(offer.name), text)]
-                with self._more:
+                with self._more:  # every graph offered by now: the rest loads with this one
                     last = self._all_offered
-                    if last:
-                        rest, self._queue = self._queue, []
-                if last:
-                    for other, other_text in rest:
-                        if not other.ready():
-                            self._refused = True
-                            break
-                        loads.append((ox.NamedNode(other.name), other_text))
-                    else:
-                        self._bulk().load(loads, split=True, count=True)
-                    continue
-                self._bulk().load(loads, split=False, count=True)
+                    rest, self._queue = (self._queue, []) if last else ([], self._queue)
+                for other, other_text in rest:
+                    if not self._may_load(other):
+                        break
+                    loads.append((ox.NamedNode(other.name), other_text))
+                else:
+                    self._bulk().load(loads, split=last, count=True)
             except BaseException as exc:  # handed to the thread that commits
                 self._failure = exc
+
+    def _may_load(self, offer: _Offer) -> bool:
+        """Whether ``offer`` is to be loaded: it is ready (this waits for it) and the write goes on."""
+        if self._refused or self._given_up or self._failure is not None:
+            return False
+        if not offer.ready():
+            self._refused = True
+            return False
+        return not self._given_up
 
     def _bulk(self) -> bulkwrite.BulkWrite:
         assert self.bulk is not None
@@ -289,19 +294,23 @@ class _Session:
         if self._refused:
             raise StoreError("a graph offered to this write was not ready to be written; nothing was written")
 
-    def end(self, failure: BaseException | None) -> None:
+    def end(self, failure: BaseException | None, *, the_stores: bool = False) -> None:
         """Stop the loader; after a ``failure``, drop what the write loaded; then the store closed
-        and the lock released (an error of the store's raised as StoreError, as any write's)."""
+        and the lock released. A failure of the store's (``the_stores``, or of the drop) goes
+        through :meth:`EmbeddedStore._writing`, which raises Oxigraph's and the OS's errors as
+        StoreError; the caller raises any other."""
+        self._given_up = failure is not None  # the offers still waiting are not loaded
         self._stop_loading()
         bulk, self.bulk = self.bulk, None
+        stores = failure if the_stores else None
         try:
             if failure is not None and bulk is not None:
                 bulkwrite.abort(bulk.handle, self.store.path, bulk.token)  # nothing if the commit undid it
         except BaseException as exc:
-            failure = exc
+            stores = exc
         finally:
             del bulk  # it holds the handle: gone before the lock is released
-            if failure is None:
+            if stores is None:
                 self._stack.close()
             else:
-                self._stack.__exit__(type(failure), failure, failure.__traceback__)
+                self._stack.__exit__(type(stores), stores, stores.__traceback__)
