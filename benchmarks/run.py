@@ -17,7 +17,10 @@ answer; each API request alternating with a raw-engine run of the same SPARQL), 
 and light-query throughput (uncached and as served; medians of three starts and three rounds),
 resident memory; and the same saved queries on the engine servers given with ``--engines``
 (loaded with the same quads; each run alternating with a run through clusterkg).
-A query is stopped at ``--cap`` seconds. Writes benchmarks/REPORT.md, REPORT.json and scaling.svg
+A comparison that a target judges (the API against the raw engine, clusterkg against an engine
+server) whose first alternated series comes within 10% of the target's line, met or not, is timed
+in a second series and judged on both. A query is stopped at ``--cap`` seconds. Writes
+benchmarks/REPORT.md, REPORT.json and scaling.svg
 (or ``--output``) after each size. Timings are reported, never asserted.
 """
 
@@ -35,6 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -140,10 +144,31 @@ class Capped(Exception):
     """An action was stopped at the benchmark's cap (e.g. the service answered 503 at its limit)."""
 
 
-def _time_interleaved(ours, raw, repeats: int, warmup: int = 2, budget_s: float = 60.0) -> tuple[dict, dict]:
+def _time_interleaved(ours, raw, repeats: int, warmup: int = 2, budget_s: float = 60.0,
+                      close: Callable[[float, float], bool] | None = None) -> tuple[dict, dict]:
     """:func:`_time` for two actions at once, their runs alternating (which goes first alternates
     too); ``ours`` raises QueryTimeout or :class:`Capped` on its cap, ``raw`` returns None. A side
-    that hit its cap is reported as capped, and the other is timed alone."""
+    that hit its cap is reported as capped, and the other is timed alone.
+
+    ``close(ours_s, raw_s)``: whether the two medians are near the line a target draws between
+    them; if they are, a second alternated series is timed and both are judged on the two series'
+    runs together (``series``: 2). This machine's speed swings 20-30% within minutes, and a row
+    within a few per cent of its line was met in one full run and missed in the next; every row
+    near its line, met or not, gets the second series, so the rule favours neither verdict."""
+    first = _interleaved_runs(ours, raw, repeats, warmup, budget_s)
+    series = 1
+    if close is not None and first[0] and first[1] and close(statistics.median(first[0]),
+                                                            statistics.median(first[1])):
+        again = _interleaved_runs(ours, raw, repeats, 1, budget_s)
+        if again[0] and again[1]:
+            first = (first[0] + again[0], first[1] + again[1])
+            series = 2
+    return tuple({**_stats(s), "series": series} if s else {"capped_s": budget_s}  # type: ignore[return-value]
+                 for s in first)
+
+
+def _interleaved_runs(ours, raw, repeats: int, warmup: int, budget_s: float) -> tuple[list[float], list[float]]:
+    """The seconds of each side's runs (:func:`_time_interleaved`); a side that hit its cap: []."""
     from graph.store import QueryTimeout
 
     def our_once() -> float | None:
@@ -154,10 +179,10 @@ def _time_interleaved(ours, raw, repeats: int, warmup: int = 2, budget_s: float 
 
     first = (our_once(), raw())  # the first runs warm up, as in _time
     if first[0] is None or first[1] is None:
-        alone: list[dict] = []
+        alone: list[list[float]] = []
         for seconds, action in zip(first, (our_once, raw), strict=True):
-            timed = [t for t in (action() for _ in range(repeats)) if t is not None] if seconds is not None else []
-            alone.append(_stats(timed) if timed else {"capped_s": budget_s})
+            alone.append([t for t in (action() for _ in range(repeats)) if t is not None] if seconds is not None
+                         else [])
         return alone[0], alone[1]
     slowest = max(first)
     if slowest * 2 * (warmup + repeats) <= budget_s:
@@ -175,7 +200,24 @@ def _time_interleaved(ours, raw, repeats: int, warmup: int = 2, budget_s: float 
         for side, seconds in enumerate((mine, theirs)):
             if seconds is not None:
                 samples[side].append(seconds)
-    return tuple(_stats(s) if s else {"capped_s": budget_s} for s in samples)  # type: ignore[return-value]
+    return samples
+
+
+NEAR = 0.1  # a median within 10% of a target's line is "near" it (_time_interleaved's ``close``)
+
+
+def _near(value: float, line: float) -> bool:
+    return line / (1 + NEAR) <= value <= line * (1 + NEAR)
+
+
+def near_api_line(api_s: float, raw_s: float) -> bool:
+    """The API's median near the API target's line: 1.3x the raw engine, or +5 ms."""
+    return _near(api_s, max(raw_s * 1.3, raw_s + 0.005))
+
+
+def near_engine_line(ours_s: float, engine_s: float) -> bool:
+    """clusterkg's median near an engine server's (the line of "not slower than the engine")."""
+    return _near(ours_s, engine_s)
 
 
 def survey_files(size: int, workdir: Path, seed: int) -> list[Path]:
@@ -382,7 +424,7 @@ def time_http(store_path: Path, repeats: int, workdir: Path, cap_s: float, round
 
             try:
                 out["api"][name], out["api_raw"][name] = _time_interleaved(over_http, raw_once, repeats,
-                                                                           budget_s=cap_s)
+                                                                           budget_s=cap_s, close=near_api_line)
             except Exception as exc:  # a failing request (or a query that needs a value) is a finding
                 out["api"][name] = {"error": " ".join(str(exc).split())[:200]}
         seconds = 5.0 if repeats < 20 else 10.0
@@ -449,7 +491,7 @@ def time_engines(store_path: Path, engines: list[str], repeats: int, workdir: Pa
 
                     try:
                         mine, theirs = _time_interleaved(through_clusterkg, on_engine, repeats, warmup=1,
-                                                         budget_s=cap_s)
+                                                         budget_s=cap_s, close=near_engine_line)
                         out[name][qname] = {**theirs, "clusterkg": mine}
                     except Exception as exc:  # e.g. the engine refused the query: a finding
                         out[name][qname] = {"error": " ".join(str(exc).split())[:200]}
@@ -610,6 +652,10 @@ def targets_markdown(result: dict) -> list[str]:
              f"{s['import_floor']['best_triples_per_s']:,.0f}/s" if "import_floor" in s else "")
     lines.append("| import with SHACL >= 50,000 triples/s | "
                  + _verdict(max(rate, together or 0) >= 50_000, f"{shown}{bound}") + " |")
+    twice = [f"`{name}` over the API" for name, cell in api.items() if cell.get("series") == 2]
+    twice += [f"`{name}` against {engine}" for engine in sorted(s.get("engines", {}))
+              for name, cell in s["engines"][engine].items()
+              if isinstance(cell, dict) and cell.get("clusterkg", {}).get("series") == 2]
     if "http" in s:
         h = s["http"]
         rps = h["light_rps"]["rps"]
@@ -621,6 +667,10 @@ def targets_markdown(result: dict) -> list[str]:
                   "| cold start of `serve` < 2 s | "
                   + _verdict(h["cold_start_s"] < 2, f"{h['cold_start_s']:.2f} s") + " |",
                   "| resident memory < 1 GB | " + _verdict(h["rss_mb"] < 1024, f"{h['rss_mb']:.0f} MB") + " |"]
+    if twice:
+        lines += ["", f"Timed in a second alternated series, and judged on both series' runs together, since "
+                      f"their first series came within {NEAR:.0%} of the target's line (met or not): "
+                      + ", ".join(twice) + "."]
     return [*lines, ""]
 
 

@@ -47,3 +47,22 @@ def test_quick_benchmark_runs_and_reports(tmp_path: Path) -> None:
     text = report.read_text()
     assert "triples/s" in text and "| `clusters-sharing` |" in text
     assert "| SHACL core (shacl-rust) |" in text and "at best" in text
+
+
+def test_a_comparison_near_its_line_is_timed_in_a_second_series() -> None:
+    """Two sides whose medians come near a target's line (met or not) get a second alternated
+    series, pooled with the first; far from it, one series."""
+    import time
+
+    def sleep(seconds: float):  # one side of a comparison: an action that takes ``seconds``
+        return lambda: time.sleep(seconds)
+
+    def timed(seconds: float):
+        return lambda: (time.sleep(seconds), seconds)[1]
+
+    ours, theirs = run._time_interleaved(sleep(0.002), timed(0.002), 5, close=run.near_engine_line)
+    assert ours["series"] == theirs["series"] == 2 and ours["runs"] == theirs["runs"] >= 10
+    ours, theirs = run._time_interleaved(sleep(0.001), timed(0.004), 5, close=run.near_engine_line)
+    assert ours["series"] == 1  # clearly faster than the engine: one series
+    assert run.near_api_line(0.014, 0.010) and not run.near_api_line(0.012, 0.010)  # the line: +5 ms
+    assert run.near_api_line(0.137, 0.100) and not run.near_api_line(0.150, 0.100)  # the line: 1.3x
