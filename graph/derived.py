@@ -213,23 +213,26 @@ def summary_options(store: Store, summary: str) -> Options:
     return _options(store, f"SELECT ?c ?o WHERE {{ GRAPH <{summary}> {{ ?c <{CKG.choseOption}> ?o }} }}")
 
 
+def _in_graphs_but(pattern: str, skip: Iterable[str]) -> str:
+    """``pattern`` in any named graph but those in ``skip``."""
+    skipped = ", ".join(f"<{name}>" for name in skip)
+    return f"GRAPH ?g {{ {pattern} }}" + (f" FILTER (?g NOT IN ({skipped}))" if skipped else "")
+
+
 def import_options(store: Store, skip: Iterable[str]) -> Options:
     """Every cluster's options as the stored graphs other than ``skip`` give them; the same pattern
     as the summary's own ``ckg:choseOption`` rule."""
-    skipped = ", ".join(f"<{name}>" for name in skip)
-    where = (f"GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{CKG.option}> ?o }}"
-             + (f" FILTER (?g NOT IN ({skipped}))" if skipped else ""))
+    where = _in_graphs_but(f"?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{CKG.option}> ?o", skip)
     return _options(store, f"SELECT DISTINCT ?c ?o WHERE {{ {where} }}")
 
 
 def import_edges(store: Store, clusters: Iterable[Text], skip: Iterable[str]) -> set[Triple]:
     """The summary edges (``ckg:choseOption``, ``ckg:matchesConcept``) that the stored graphs other
     than ``skip`` give ``clusters``: the rules of :func:`_derive`, read rather than written."""
-    skipped = ", ".join(f"<{name}>" for name in skip)
+    skip = list(skip)
     out: set[Triple] = set()
     for prop, summary_prop in ((CKG.option, _CHOSE_OPTION), (CKG.matches, _MATCHES_CONCEPT)):
-        where = (f"GRAPH ?g {{ ?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{prop}> ?o }}"
-                 + (f" FILTER (?g NOT IN ({skipped}))" if skipped else ""))
+        where = _in_graphs_but(f"?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{prop}> ?o", skip)
         for chunk in _chunks(sorted(set(clusters))):
             rows = store.select_texts(f"SELECT DISTINCT ?c ?o WHERE {{ VALUES ?c {{ {_values(chunk)} }} {where} }}")
             out |= {(c, summary_prop, o) for c, o in rows}  # type: ignore[misc]
@@ -246,9 +249,7 @@ def _cluster_edges_stored(store: Store, summary: str, clusters: Iterable[Text]) 
 
 def other_options(store: Store, skip: Iterable[str] = ()) -> frozenset[Text]:
     """The "Other" options, as the store declares them (the queries' definition), but in ``skip``."""
-    skipped = ", ".join(f"<{name}>" for name in skip)
-    where = f"GRAPH ?g {{ ?o a <{CKG.OtherOption}> }}" + (f" FILTER (?g NOT IN ({skipped}))" if skipped else "")
-    rows = store.select_texts(f"SELECT DISTINCT ?o WHERE {{ {where} }}")
+    rows = store.select_texts(f"SELECT DISTINCT ?o WHERE {{ {_in_graphs_but(f'?o a <{CKG.OtherOption}>', skip)} }}")
     return frozenset(o for (o,) in rows if _is_iri(o))  # type: ignore[misc]
 
 
