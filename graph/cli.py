@@ -22,7 +22,7 @@ from graph.importer import Importer, ImportRejected, UnreadableFile
 from graph.queries import ParameterError, QueryFileError, load_queries
 from graph.results import AskResult, GraphResult, SelectResult, to_csv, to_sparql_json, to_sparql_xml, to_table, to_tsv
 from graph.sparql_text import query_form
-from graph.store import Store, StoreError, open_store
+from graph.store import Store, StoreError, open_store, with_confined_queries
 
 EXIT_ERROR = 1
 EXIT_INVALID = 2
@@ -56,6 +56,22 @@ def _store(ctx: click.Context, *, read_only: bool = False) -> Iterator[Store]:
         raise CLIError(str(exc)) from exc
     finally:
         store.close()
+
+
+@contextmanager
+def _confined(store: Store) -> Iterator[Store]:
+    """``store`` for a query the user gave: run where it reaches only the allowed SERVICE endpoints."""
+    try:
+        confined = with_confined_queries(store)
+    except StoreError as exc:
+        raise CLIError(str(exc)) from exc
+    try:
+        yield confined
+    except StoreError as exc:
+        raise CLIError(str(exc)) from exc
+    finally:
+        if confined is not store:
+            confined.close()
 
 
 def _store_options(func: Callable) -> Callable:
@@ -275,9 +291,9 @@ def query_cmd(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) 
         if not sep or not key:
             raise CLIError(f"--param {item!r} is not KEY=VALUE")
         values.setdefault(key.strip(), []).append(value)
-    with _store(ctx) as store:
+    with _store(ctx) as store, _confined(store) as confined:
         try:
-            result = queries[name].run(store, values)
+            result = queries[name].run(confined, values)
         except ParameterError as exc:
             raise CLIError(str(exc)) from exc
     _emit(result, fmt)
@@ -292,8 +308,8 @@ def sparql_cmd(ctx: click.Context, query: str, fmt: str) -> None:
     text = sys.stdin.read() if query == "-" else query
     if query_form(text) is None:
         raise CLIError("only queries (SELECT, CONSTRUCT, ASK, DESCRIBE) are allowed here; updates are refused")
-    with _store(ctx) as store:
-        result = store.query(text)
+    with _store(ctx) as store, _confined(store) as confined:
+        result = confined.query(text)
     _emit(result, fmt)
 
 

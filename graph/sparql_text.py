@@ -9,17 +9,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# As the SPARQL 1.1 grammar (and Oxigraph) reads the text: a comment ends at a line feed or a
+# carriage return; an IRI excludes only the characters up to U+0020 and <>"{}|^`\; whitespace is
+# the four ASCII characters, nothing else (U+00A0 is not).
 _TOKEN = re.compile(
     r"""
-    (?P<comment>\#[^\n]*)
+    (?P<comment>\#[^\n\r]*)
   | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-               |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\s]*>)
+               |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
   | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
   | (?P<word>[A-Za-z_][A-Za-z0-9_\-]*(?::[A-Za-z0-9_\-.]*)?)
   | (?P<open>\{)
   | (?P<close>\})
-  | (?P<space>\s+)
+  | (?P<space>[\x20\t\r\n]+)
   | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,

@@ -6,7 +6,7 @@ from graph.config import Settings
 from graph.store.base import QueryAborted, QueryTimeout, Store, StoreBusy, StoreChanged, StoreError, StoreUnavailable
 
 __all__ = ["QueryAborted", "QueryTimeout", "Store", "StoreBusy", "StoreChanged", "StoreError", "StoreUnavailable",
-           "open_store", "with_query_limits", "with_result_cache"]
+           "open_store", "with_confined_queries", "with_query_limits", "with_result_cache"]
 
 
 def open_store(settings: Settings, *, read_only: bool = False) -> Store:
@@ -38,6 +38,20 @@ def with_query_limits(store: Store, settings: Settings) -> Store:
     if isinstance(store, RemoteStore):
         store.query_timeout_s = settings.query_timeout
     return store
+
+
+def with_confined_queries(store: Store) -> Store:
+    """The store for queries someone else wrote (the command line's ``sparql`` and ``query``):
+    on the embedded store they run in a worker that reaches only the allowed SERVICE endpoints
+    (graph.egress), with no time or memory limit of the service's; a remote engine is checked as
+    always (graph.guard). ``close()`` stops the worker, not ``store``."""
+    from graph.store.embedded import EmbeddedStore
+
+    if not isinstance(store, EmbeddedStore):
+        return store
+    from graph.store.sandbox import Limits, SandboxedStore
+
+    return SandboxedStore(store, Limits(timeout=None, memory_mb=None, workers=1))
 
 
 def with_result_cache(store: Store, settings: Settings) -> Store:

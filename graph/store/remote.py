@@ -38,6 +38,7 @@ from graph.store.terms import ntriples
 DEFAULT_TIMEOUT_S = 60
 STAGING = "urn:clusterkg:staging:"
 log = logging.getLogger("clusterkg.store")
+ENGINE_REFUSED = "the engine refused the request; the administrator can find its reasons in the service log"
 
 
 def _term(binding: dict[str, str]) -> Node:
@@ -148,7 +149,7 @@ class RemoteStore(Store):
               max_rows: int | None = None) -> QueryResult:
         sparql = bind_with_values(sparql, bindings or {})
         try:
-            check_services(sparql, self.allowed_services)
+            check_services(sparql, self.allowed_services, strict=True)
         except ServiceRefused as exc:
             raise StoreError(str(exc)) from exc
         form = query_form(sparql)
@@ -218,12 +219,15 @@ class RemoteStore(Store):
             message = _first_line(str(exc))
             if "syntax" in message.lower() or "parse" in message.lower() or "QueryBadFormed" in type(exc).__name__:
                 raise StoreError(f"SPARQL syntax error: {message}") from exc
-            raise StoreError(f"the engine refused the request: {message}") from exc
+            log.warning("the engine refused a request: %s", message)
+            raise StoreError(ENGINE_REFUSED) from exc
         except urllib.error.HTTPError as exc:
             body = exc.read().decode("utf-8", "replace")
             if exc.code == 400:
                 raise StoreError(f"SPARQL syntax error: {_first_line(body)}") from exc
-            raise StoreError(f"the engine refused the request ({exc.code}): {_first_line(body)}") from exc
+            # the engine's own words may name addresses it tried (a SERVICE): for the log only
+            log.warning("the engine refused a request (%s): %s", exc.code, _first_line(body))
+            raise StoreError(f"{ENGINE_REFUSED} (HTTP {exc.code})") from exc
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
                 raise QueryTimeout(f"the SPARQL engine did not answer within {wrapper.timeout} s, this service's "

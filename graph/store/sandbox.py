@@ -15,59 +15,64 @@ Each worker:
   of the store's files), which is ~0.5-0.6 GB for a worker answering a light query, varies with
   how many engine threads ran at once, and under load made light queries abort at 1 GB
   (``std::system_error`` when RocksDB could not start a thread);
-- when no ``SERVICE`` endpoint is allowed, leaves the network: it moves into its own (empty)
-  network namespace, so even a query that slipped past the SERVICE check could not reach out.
-  Where the kernel refuses unprivileged namespaces this is skipped (and logged); the lexical
-  SERVICE check still applies.
+- has no network but a relay to the allowed ``SERVICE`` endpoints (graph.egress): it moves into
+  namespaces of its own, and this process relays its connections to those endpoints only. Where
+  the kernel refuses the namespaces the worker says so (and it is logged) and its store checks
+  each query's text strictly instead (graph.guard).
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
 import queue
 import resource
 import signal
+import socket
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import recv_handle, send_handle
 from pathlib import Path
 from typing import Any
 
 from rdflib.term import Node
 
+from graph import egress
 from graph.results import QueryResult
-from graph.store.base import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreWrapper
+from graph.store.base import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreUnavailable, StoreWrapper
 from graph.store.embedded import EmbeddedStore, decode_result
 
 log = logging.getLogger("clusterkg.sandbox")
-
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWNET = 0x40000000
+_START_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
 class Limits:
     """How long a query may run, how much memory its worker may take, how many run at once."""
 
-    timeout: float = 5.0
+    timeout: float | None = 5.0  # None: no deadline (the command line's own queries)
     memory_mb: int | None = 2048
     workers: int = 2
     queue_timeout: float | None = None  # how long a request waits for a free worker; default: timeout
 
 
 # -- the worker process -----------------------------------------------------------------------
-def _leave_network() -> bool:
-    """Move this (single-threaded) process into new user and network namespaces: loopback only,
-    and down. Returns whether it worked."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
-        log.warning("query workers keep the network: unshare failed (%s)", os.strerror(ctypes.get_errno()))
+def _confine(conn: Connection, plan: egress.Plan) -> bool:
+    """Leave the network (graph.egress) and hand the listening sockets of the allowed endpoints to
+    the parent, which relays them; returns whether it worked."""
+    try:
+        listeners = egress.confine(plan)
+    except egress.ConfinementUnavailable as exc:
+        conn.send(("unconfined", str(exc)))
         return False
+    conn.send(("confined", len(listeners)))
+    for listener in listeners:
+        send_handle(conn, listener.fileno(), os.getppid())
+        listener.close()
     return True
 
 
@@ -75,8 +80,7 @@ def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
            memory_mb: int | None) -> None:
     """A worker's life: answer queries from ``conn`` until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops us
-    if not allowed_services:
-        _leave_network()
+    confined = _confine(conn, egress.Plan.for_endpoints(allowed_services))
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
@@ -88,7 +92,8 @@ def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
             return
         try:
             if store is None:
-                store = EmbeddedStore(Path(store_path), read_only=True, allowed_services=allowed_services)
+                store = EmbeddedStore(Path(store_path), read_only=True, allowed_services=allowed_services,
+                                      confined=confined)
             reply: tuple[Any, ...] = ("ok", store.query_encoded(sparql, bindings, max_rows=max_rows))
         except StoreError as exc:
             reply = ("error", type(exc).__name__, str(exc))
@@ -105,9 +110,11 @@ def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
 
 # -- the pool, in the service process ---------------------------------------------------------
 class _Worker:
-    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection,
+                 relay: egress.Relay | None) -> None:
         self.process = process
         self.conn = conn
+        self.relay = relay
 
     def kill(self) -> None:
         if self.process.pid is not None and self.process.exitcode is None:
@@ -117,6 +124,8 @@ class _Worker:
                 pass
         self.process.join(timeout=5)
         self.conn.close()
+        if self.relay is not None:
+            self.relay.close()
 
 
 _ERRORS: dict[str, type[StoreError]] = {"QueryAborted": QueryAborted, "QueryTimeout": QueryTimeout}
@@ -127,6 +136,10 @@ class QueryWorkers:
 
     def __init__(self, store_path: Path, allowed_services: frozenset[str], limits: Limits) -> None:
         self.limits = limits
+        self._plan = egress.Plan.for_endpoints(allowed_services)
+        for endpoint in self._plan.skipped:
+            log.warning("SERVICE endpoint %s cannot be reached from the query workers (only http(s) "
+                        "with a host name, an IPv4 address or IPv6 loopback)", endpoint)
         self._args = (str(store_path), allowed_services, limits.memory_mb)
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["graph.store.sandbox"])
@@ -143,10 +156,23 @@ class QueryWorkers:
                                         name="clusterkg-query")
         process.start()
         child.close()
-        worker = _Worker(process, parent)
+        worker = _Worker(process, parent, self._relay(process, parent))
         with self._guard:
             self._all.add(worker)
         return worker
+
+    def _relay(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> egress.Relay | None:
+        """The worker's first word: confined (then its listening sockets, which we relay) or not."""
+        if not conn.poll(_START_TIMEOUT_S):
+            process.kill()
+            raise StoreUnavailable("a query worker did not start")
+        status, detail = conn.recv()
+        if status != "confined":
+            log.warning("a query worker keeps the network (%s): its queries' SERVICE clauses are checked "
+                        "strictly by their text instead", detail)
+            return None
+        listeners = [socket.socket(fileno=recv_handle(conn)) for _ in range(detail)]
+        return egress.Relay(self._plan, listeners) if listeners else None
 
     def _retire(self, worker: _Worker) -> None:
         """Kill a worker that overran, died or is in doubt, and put a fresh one in its place."""
@@ -168,7 +194,7 @@ class QueryWorkers:
         started = time.monotonic()
         try:
             worker.conn.send((sparql, dict(bindings or {}), max_rows))
-            if not worker.conn.poll(self.limits.timeout):
+            if self.limits.timeout is not None and not worker.conn.poll(self.limits.timeout):
                 log.warning("query stopped after %.1f s: %.200r", time.monotonic() - started, sparql)
                 raise QueryTimeout(f"the query was stopped after {self.limits.timeout:g} s, this service's "
                                    "time limit; make it more selective or add a LIMIT")
