@@ -31,6 +31,9 @@ _ABSORBING = set(":?$-_/#@") | {"\u00b7"}
 _TRUE_FALSE = re.compile(r"(?:true|false)$", re.IGNORECASE)  # keywords a PEG lexer may end just before
 _AFTER = re.compile(r"[ \t\r\n]*(?:silent[ \t\r\n]*)?<([^>]*)>", re.IGNORECASE)
 _NAME_RUN = re.compile(r"[A-Za-z0-9_\-\u00b7\u00c0-\U000effff]*")
+# a line whose first character but blanks is "#" is a comment up to its end (or a carriage
+# return) in every reading: inside a long string the word would be no keyword either
+_COMMENT_LINE = re.compile(r"(?:^|\n)[ \t]*#[^\n\r]*$")
 
 
 class ServiceRefused(ValueError):
@@ -91,6 +94,8 @@ def _check_unlexed(sparql: str, allowed: frozenset[str] | set[str]) -> None:
             before = text[start - 1] if start else " "
             if before in _ABSORBING or (before.isalpha() and not _TRUE_FALSE.search(text, 0, start)):
                 continue  # part of a longer name
+            if _COMMENT_LINE.search(text, max(0, text.rfind("\n", 0, start)), start):
+                continue
             run = _NAME_RUN.match(text, end).group()
             if run and not run.lower().startswith("silent") and text[end + len(run): end + len(run) + 1] != ":":
                 continue  # a longer word ("services"), not the keyword followed by a prefixed name

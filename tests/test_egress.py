@@ -104,7 +104,7 @@ def test_with_no_endpoint_allowed_a_confined_process_reaches_nothing(forbidden, 
 KEYWORDS = ["SERVICE", "service", "SeRvIcE", "\\u0053ERVICE", "\\u0073ervice", "SERV\\u0049CE",
             "\\U00000053ERVICE", "\\u005Cu0053ERVICE"]
 BEFORE = [" ", "\n", "\r", " . ", "} ", "{ ", "# c\r", "# c\n", "?o ", "?o 1", "?o true", "?o \"x\"", "?o <x>",
-          "?o ;", "\t", "\u00a0", "?o .", ""]
+          "?o ;", "\t", "\u00a0", "?o .", "", "\n# c ", "\n  # c\r", "\n#\u000d", "\n# \\u000d"]
 BETWEEN = [" ", "\t", "\r\n", "# c\r", "#c\n", "\u00a0", " SILENT ", "SILENT", " silent\t", "", "#\r"]
 
 
