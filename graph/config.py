@@ -38,13 +38,18 @@ class Settings:
     admin_token: str | None = None
     service_allowlist: frozenset[str] = frozenset()
     max_rows: int = 10_000  # rows (or triples) the public endpoint and API return at most
+    max_answer_mb: int = 8  # an answer's terms, written out, at most (graph.results.term_bytes); 0: no cap
     # limits of the service's queries (see graph/store/sandbox.py and docs/security.md)
     query_timeout: float = 5.0  # seconds; a query still running then is stopped
     query_workers: int = 2  # processes that run queries (embedded store); 0 runs them in-process, unbounded
     query_memory_mb: int = 2048  # memory a query worker may write to (RLIMIT_DATA)
     max_query_length: int = 100_000  # characters of a /sparql query
     max_upload_mb: int = 32  # size of any request body: uploads, graph-store writes, queries
+    # limits of a maintainer's write over HTTP, which runs in a process of its own (graph/jobs.py)
+    write_timeout: float = 60.0  # seconds until its commit
+    write_memory_mb: int = 2048
     result_cache_rows: int = 200_000  # rows of query results the service keeps until the next write; 0: none
+    result_cache_mb: int = 64  # ... and their bytes (graph.results.term_bytes); 0: no cache
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -65,7 +70,11 @@ class Settings:
             "query_memory_mb": _number(env, "CLUSTERKG_QUERY_MEMORY_MB", 2048, int),
             "max_query_length": _number(env, "CLUSTERKG_MAX_QUERY_LENGTH", 100_000, int),
             "max_upload_mb": _number(env, "CLUSTERKG_MAX_UPLOAD_MB", 32, int),
+            "write_timeout": _number(env, "CLUSTERKG_WRITE_TIMEOUT", 60.0, float),
+            "write_memory_mb": _number(env, "CLUSTERKG_WRITE_MEMORY_MB", 2048, int),
             "result_cache_rows": _number(env, "CLUSTERKG_RESULT_CACHE_ROWS", 200_000, int),
+            "result_cache_mb": _number(env, "CLUSTERKG_RESULT_CACHE_MB", 64, int),
+            "max_answer_mb": _number(env, "CLUSTERKG_MAX_ANSWER_MB", 8, int),
             "service_allowlist": frozenset(
                 x.strip() for x in env.get("CLUSTERKG_SERVICE_ALLOWLIST", "").split(",") if x.strip()),
         }

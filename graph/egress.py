@@ -28,6 +28,8 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fcntl import ioctl
+from multiprocessing.connection import Connection
+from multiprocessing.reduction import recv_handle, send_handle
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -184,6 +186,37 @@ def _private_file(libc: ctypes.CDLL, target: str, text: str) -> None:
             raise OSError(ctypes.get_errno(), f"cannot replace {target}: {os.strerror(ctypes.get_errno())}")
     finally:
         os.unlink(handle.name)
+
+
+def hand_over(conn: Connection, plan: Plan) -> bool:
+    """In a freshly started worker: :func:`confine` this process and send the listening sockets to
+    the parent at the other end of ``conn`` (:func:`take_over`). Returns whether it is confined;
+    if the kernel refused, the parent is told so, and the process keeps the network."""
+    try:
+        listeners = confine(plan)
+    except ConfinementUnavailable as exc:
+        conn.send(("unconfined", str(exc)))
+        return False
+    conn.send(("confined", len(listeners)))
+    for listener in listeners:
+        send_handle(conn, listener.fileno(), os.getppid())
+        listener.close()
+    return True
+
+
+def take_over(conn: Connection, plan: Plan, timeout: float = 60.0) -> tuple[bool, Relay | None]:
+    """In the parent: the worker's first word (:func:`hand_over`); whether it is confined, and the
+    relay of its listening sockets (None if it has none). Raises ``TimeoutError`` if the worker
+    says nothing within ``timeout``."""
+    if not conn.poll(timeout):
+        raise TimeoutError("the worker did not start")
+    status, detail = conn.recv()
+    if status != "confined":
+        log.warning("a worker keeps the network (%s): SERVICE is checked strictly by the query's text instead",
+                    detail)
+        return False, None
+    listeners = [socket.socket(fileno=recv_handle(conn)) for _ in range(detail)]
+    return True, (Relay(plan, listeners) if listeners else None)
 
 
 # -- outside: the relay --------------------------------------------------------------------------

@@ -87,18 +87,37 @@ def _readings(text: str) -> list[str]:
     return readings
 
 
+def refuse_keyword(sparql: str, word: str, message: str) -> None:
+    """Raise :class:`ServiceRefused` with ``message`` if ``word`` (a keyword such as LOAD) could be
+    read as that keyword anywhere in ``sparql``, lexed or not (as the strict check reads it)."""
+    pattern = re.compile(re.escape(word), re.IGNORECASE)
+    for text in _readings(sparql):
+        for _end in _keyword_ends(text, pattern, glued=("silent",)):
+            raise ServiceRefused(message)
+
+
+def _keyword_ends(text: str, pattern: re.Pattern[str], glued: tuple[str, ...]) -> list[int]:
+    """Where the letters of ``pattern`` could be the keyword (the offsets just after them), in any
+    reading of ``text``: not part of a longer name, not on a comment line. ``glued``: keywords that
+    may follow this one with no space between (a PEG lexer reads "SERVICESILENT" as two)."""
+    ends = []
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        before = text[start - 1] if start else " "
+        if before in _ABSORBING or (before.isalpha() and not _TRUE_FALSE.search(text, 0, start)):
+            continue  # part of a longer name
+        if _COMMENT_LINE.search(text, max(0, text.rfind("\n", 0, start)), start):
+            continue
+        run = _NAME_RUN.match(text, end).group()
+        if run and not run.lower().startswith(glued) and text[end + len(run): end + len(run) + 1] != ":":
+            continue  # a longer word ("services"), not the keyword followed by a prefixed name
+        ends.append(end)
+    return ends
+
+
 def _check_unlexed(sparql: str, allowed: frozenset[str] | set[str]) -> None:
     for text in _readings(sparql):
-        for match in _KEYWORD.finditer(text):
-            start, end = match.span()
-            before = text[start - 1] if start else " "
-            if before in _ABSORBING or (before.isalpha() and not _TRUE_FALSE.search(text, 0, start)):
-                continue  # part of a longer name
-            if _COMMENT_LINE.search(text, max(0, text.rfind("\n", 0, start)), start):
-                continue
-            run = _NAME_RUN.match(text, end).group()
-            if run and not run.lower().startswith("silent") and text[end + len(run): end + len(run) + 1] != ":":
-                continue  # a longer word ("services"), not the keyword followed by a prefixed name
+        for end in _keyword_ends(text, _KEYWORD, glued=("silent",)):
             after = _AFTER.match(text, end)
             if after is None:
                 raise ServiceRefused(

@@ -53,6 +53,9 @@ class ImportRejected(Exception):
         super().__init__(report.text())
         self.report = report
 
+    def __reduce__(self) -> tuple:
+        return type(self), (self.report,)
+
 
 class UnreadableFile(ValueError):
     """A file of an import could not be read as its format (graph.mapping); nothing was written."""
@@ -61,6 +64,9 @@ class UnreadableFile(ValueError):
         super().__init__(f"{file_name}: {error}")
         self.file_name = file_name
         self.error = error
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.file_name, self.error)
 
 
 @dataclass
@@ -456,3 +462,30 @@ class Importer:
         assert isinstance(result, SelectResult)
         values = result.values("d")
         return str(values[0]) if values else None
+
+
+# -- as maintainers' jobs (graph.jobs: a process of their own, given its store) -------------------------
+@dataclass
+class Checked:
+    """A file's report, and its import's outcome when it was also committed."""
+
+    report: ValidationReport
+    outcome: ImportOutcome | None = None
+
+
+def check_file_job(store: Store, settings: Settings, path: str, fmt: str | None, commit: bool) -> Checked:
+    """Validate one file; with ``commit``, import it too when it conforms."""
+    importer = Importer(store, settings)
+    prepared = importer.prepare_file(Path(path), fmt)
+    report = importer.validate(prepared)
+    if not (report.conforms and commit):
+        return Checked(report)
+    return Checked(report, importer.import_prepared(prepared))
+
+
+def import_file_job(store: Store, settings: Settings, path: str, fmt: str | None) -> ImportOutcome:
+    return Importer(store, settings).import_file(Path(path), fmt)
+
+
+def drop_import_job(store: Store, settings: Settings, import_id: str) -> None:
+    Importer(store, settings).drop_import(import_id)

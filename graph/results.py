@@ -19,6 +19,13 @@ from rdflib.namespace import XSD
 from rdflib.term import Node
 
 Row = dict[str, Node]
+CELL_BYTES = 16  # what a term costs beside its text, in an answer's byte count
+
+
+def term_bytes(node: Node) -> int:
+    """What a term counts towards an answer's bytes: its text (and datatype or language), plus a cell."""
+    extra = (node.datatype or node.language or "") if isinstance(node, Literal) else ""
+    return len(str(node)) + len(extra) + CELL_BYTES
 
 
 class SelectResult:
@@ -41,6 +48,11 @@ class SelectResult:
     @property
     def row_count(self) -> int:
         return len(self._rows)
+
+    @property
+    def size_bytes(self) -> int:
+        """What the answer counts towards byte budgets (the answer cap, the result cache)."""
+        return sum(term_bytes(term) for row in self.rows for term in row.values()) + CELL_BYTES
 
     def values(self, var: str) -> list[Node]:
         return [row[var] for row in self.rows if var in row]
@@ -71,6 +83,7 @@ class SelectResult:
 @dataclass
 class AskResult:
     value: bool
+    size_bytes = CELL_BYTES
 
 
 class GraphResult:
@@ -84,6 +97,10 @@ class GraphResult:
     @property
     def graph(self) -> Graph:
         return self._graph
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(term_bytes(term) for triple in self.graph for term in triple) + CELL_BYTES
 
     def serialize(self, rdf_format: str, prefixes: Mapping[str, str]) -> str:
         """The graph in rdflib format ``rdf_format`` (turtle, nt, json-ld, xml), with ``prefixes``."""

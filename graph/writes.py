@@ -18,16 +18,15 @@ from rdflib import Graph, URIRef
 
 from graph.config import Settings
 from graph.derived import SUMMARY_GRAPH_PATH, add_derived, write_with_summary
-from graph.guard import decode_codepoint_escapes
+from graph.guard import ServiceRefused, check_services, refuse_keyword
 from graph.importer import store_context
+from graph.mapping.rdf_file import parse_rdf
 from graph.namespaces import DataIRIs
-from graph.sparql_text import tokenize
 from graph.store import Store
 from graph.store.sizes import SIZES_GRAPH
 from graph.validate import ValidationReport, validate_graph
 
 _WRITE_LOCK = threading.Lock()
-FORBIDDEN_UPDATE_WORDS = {"LOAD", "SERVICE"}
 
 
 class WriteRefused(Exception):
@@ -40,6 +39,9 @@ class WriteRejected(Exception):
     def __init__(self, reports: dict[str, ValidationReport]) -> None:
         super().__init__("; ".join(f"<{g}>: {len(r.violations)} violation(s)" for g, r in reports.items()))
         self.reports = reports
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.reports,)
 
 
 @dataclass
@@ -108,24 +110,30 @@ class GraphWriter:
 
     # -- SPARQL Update ------------------------------------------------------------------------------------
     def update(self, sparql: str) -> WriteOutcome:
-        # \u escapes may spell a keyword (SPARQL 1.1, 19.2); decoded first, as in graph.guard
-        words = {t.text.upper() for t in tokenize(decode_codepoint_escapes(sparql)) if t.kind == "word"}
-        forbidden = sorted(words & FORBIDDEN_UPDATE_WORDS)
-        if forbidden:
-            raise WriteRefused(f"{forbidden[0]} is not allowed in updates here (nothing is fetched from elsewhere)")
+        # nothing is fetched from elsewhere: the job's process has no network (graph.jobs), and the
+        # text is checked first, as strictly as graph.guard can, for a clear refusal
+        try:
+            refuse_keyword(sparql, "LOAD", "LOAD is not allowed in updates here (nothing is fetched from elsewhere)")
+            check_services(sparql, frozenset(), strict=True)
+        except ServiceRefused as exc:
+            raise WriteRefused(f"{exc} (updates here fetch nothing from elsewhere)") from None
         with _WRITE_LOCK:
             before = self._snapshot()
             after = ox.Store()
             after.extend(before.quads_for_pattern(None, None, None, None))
+            # the update reads the union of the graphs as its default graph, as queries do: a copy
+            # of it is the default graph here, which the update must leave as it is
+            after.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+            union = _triples(after, None)
             try:
                 after.update(sparql)
             except SyntaxError as exc:
                 raise WriteRefused("SPARQL update syntax error: " + " ".join(str(exc).split())[:240]) from exc
-            except (RuntimeError, ValueError) as exc:  # e.g. CLEAR GRAPH (without SILENT) of a graph that is not there
+            except (OSError, RuntimeError, ValueError) as exc:  # e.g. CLEAR GRAPH (not SILENT) of a missing graph
                 raise WriteRefused("the update failed: " + " ".join(str(exc).split())[:240]) from exc
-            if any(True for _ in after.quads_for_pattern(None, None, None, ox.DefaultGraph())):
-                raise WriteRefused("the update writes to the default graph; write into a named graph "
-                                   "(INSERT DATA { GRAPH <iri> { ... } })")
+            if _triples(after, None) != union:
+                raise WriteRefused("the update writes to the default graph, which is the union of all graphs "
+                                   "and read-only; write into a named graph (INSERT DATA { GRAPH <iri> { ... } })")
             changed: dict[str, Graph | None] = {}
             names = {g.value for g in before.named_graphs()} | {g.value for g in after.named_graphs()}
             for name in sorted(names):
@@ -140,14 +148,15 @@ class GraphWriter:
 
     def _snapshot(self) -> ox.Store:
         snapshot = ox.Store()
-        data = self.store.dataset().serialize(format="nquads", encoding="utf-8")
+        data = self.store.dump_nquads()
         if data:
             snapshot.load(data, format=ox.RdfFormat.N_QUADS)
         return snapshot
 
 
-def _triples(store: ox.Store, name: str) -> set[tuple[str, str, str]]:
-    graph = ox.NamedNode(name)
+def _triples(store: ox.Store, name: str | None) -> set[tuple[str, str, str]]:
+    """The triples of the named graph ``name`` (None: the default graph)."""
+    graph = ox.DefaultGraph() if name is None else ox.NamedNode(name)
     return {(str(q.subject), str(q.predicate), str(q.object)) for q in store.quads_for_pattern(None, None, None, graph)}
 
 
@@ -156,6 +165,23 @@ def _graph(triples: set[tuple[str, str, str]]) -> Graph:
     if triples:
         graph.parse(data="\n".join(f"{s} {p} {o} ." for s, p, o in sorted(triples)), format="nt")
     return graph
+
+
+# -- as maintainers' jobs (graph.jobs: a process of their own, given its store) -------------------------
+def update_job(store: Store, settings: Settings, sparql: str) -> WriteOutcome:
+    return GraphWriter(store, settings).update(sparql)
+
+
+def store_graph_job(store: Store, settings: Settings, name: str, body: bytes, fmt: str,
+                    replace: bool) -> WriteOutcome:
+    """PUT (``replace``) or POST a graph given as RDF text in ``fmt`` (graph.mapping.rdf_file)."""
+    graph = parse_rdf(body, fmt)
+    writer = GraphWriter(store, settings)
+    return writer.put(name, graph) if replace else writer.post(name, graph)
+
+
+def delete_graph_job(store: Store, settings: Settings, name: str) -> WriteOutcome:
+    return GraphWriter(store, settings).delete(name)
 
 
 __all__ = ["GraphWriter", "URIRef", "WriteOutcome", "WriteRefused", "WriteRejected"]

@@ -14,10 +14,13 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, jsonify, render_template, request, session
 from werkzeug.utils import secure_filename
 
-from graph.importer import Importer, ImportRejected
-from graph.mapping.rdf_file import RDFFormatError, parse_rdf
+from graph import importer as imports
+from graph import writes
+from graph.importer import Importer, ImportRejected, UnreadableFile
+from graph.jobs import JobLimits, job_settings, run_job
+from graph.mapping.rdf_file import RDFFormatError
 from graph.mapping.survey_csv import CSVFormatError
-from graph.writes import GraphWriter, WriteRefused, WriteRejected
+from graph.writes import WriteRefused, WriteRejected
 from service.linkeddata import RDF_TYPES, _rdf_response
 from service.negotiation import TURTLE, choose
 from service.state import state
@@ -60,6 +63,13 @@ def _report_json(report) -> list[dict]:
     return [v.as_dict() for v in report.violations]
 
 
+def _job(job, *args):
+    """A maintainer's write, run in a process of its own (graph.jobs), on the service's store."""
+    settings = state().settings
+    limits = JobLimits(timeout=settings.write_timeout, memory_mb=settings.write_memory_mb or None)
+    return run_job(job_settings(settings, state().store), job, *args, limits=limits)
+
+
 # -- import page (browser) -------------------------------------------------------------------------
 def _csrf_token() -> str:
     if "csrf" not in session:
@@ -93,19 +103,17 @@ def import_submit():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / (secure_filename(upload.filename) or "upload")
         upload.save(path)
-        importer = Importer(state().store, state().settings)
         fmt = request.form.get("format") or None
         try:
-            prepared = importer.prepare_file(path, fmt)
-            report = importer.validate(prepared)
+            checked = _job(imports.check_file_job, str(path), fmt, commit)
+            report, outcome = checked.report, checked.outcome
             data["report"] = {"conforms": report.conforms, "violations": _report_json(report)}
-            if report.conforms and commit:
-                outcome = importer.import_prepared(prepared)
+            if outcome is not None:
                 data["outcome"] = {"id": outcome.import_id, "status": outcome.status, "triples": outcome.triples}
                 data["committed"] = True
             elif not report.conforms:
                 status = 422
-        except (CSVFormatError, RDFFormatError) as exc:
+        except (CSVFormatError, RDFFormatError, UnreadableFile) as exc:
             data["error"] = str(exc)
             status = 400
         except ImportRejected as exc:
@@ -133,13 +141,12 @@ def create_import():
             upload.save(path)
         else:
             path.write_bytes(request.get_data())
-        importer = Importer(state().store, state().settings)
         try:
-            outcome = importer.import_file(path, fmt)
+            outcome = _job(imports.import_file_job, str(path), fmt)
         except ImportRejected as exc:
             return jsonify({"error": "the file does not conform to the shapes; nothing was written",
                             "violations": _report_json(exc.report), "status": 422}), 422
-        except (CSVFormatError, RDFFormatError) as exc:
+        except (CSVFormatError, RDFFormatError, UnreadableFile) as exc:
             abort(400, description=str(exc))
     body = {"id": outcome.import_id, "graph": outcome.graph, "status": outcome.status, "triples": outcome.triples}
     return jsonify(body), 201 if outcome.status == "imported" else 200
@@ -149,7 +156,7 @@ def create_import():
 @bearer_required
 def delete_import(import_id: str):
     try:
-        Importer(state().store, state().settings).drop_import(import_id)
+        _job(imports.drop_import_job, import_id)
     except KeyError as exc:
         abort(404, description=str(exc.args[0]))
     return Response(status=204)
@@ -166,20 +173,17 @@ def _graph_name() -> str:
     return name
 
 
-def _body_graph():
+def _body_format() -> str:
     media = (request.mimetype or "").lower()
     if media not in BODY_FORMATS:
         abort(415, description="send RDF as one of: " + ", ".join(BODY_FORMATS))
-    try:
-        return parse_rdf(request.get_data(), BODY_FORMATS[media])
-    except RDFFormatError as exc:
-        abort(400, description=str(exc))
+    return BODY_FORMATS[media]
 
 
 def _write(action):
     try:
         outcome = action()
-    except WriteRefused as exc:
+    except (WriteRefused, RDFFormatError) as exc:
         abort(400, description=str(exc))
     except WriteRejected as exc:
         return jsonify({"error": "the write would leave data violating the shapes; nothing was written",
@@ -202,9 +206,8 @@ def _store_graph(replace: bool):
     """PUT (replace) or POST (add to) a named graph; 201 if it is new, 204 otherwise."""
     name = _graph_name()
     existed = name in state().store.named_graphs()
-    graph = _body_graph()
-    writer = GraphWriter(state().store, state().settings)
-    outcome = _write(lambda: writer.put(name, graph) if replace else writer.post(name, graph))
+    fmt = _body_format()
+    outcome = _write(lambda: _job(writes.store_graph_job, name, request.get_data(), fmt, replace))
     if isinstance(outcome, tuple):
         return outcome
     return Response(status=204 if existed else 201)
@@ -226,7 +229,7 @@ def gsp_post():
 @bearer_required
 def gsp_delete():
     name = _graph_name()
-    outcome = _write(lambda: GraphWriter(state().store, state().settings).delete(name))
+    outcome = _write(lambda: _job(writes.delete_graph_job, name))
     if isinstance(outcome, tuple):
         return outcome
     return Response(status=204)
@@ -245,7 +248,7 @@ def sparql_update():
         abort(415, description="send the update as application/sparql-update or as the form field 'update'")
     if not text.strip():
         abort(400, description="the update is empty")
-    outcome = _write(lambda: GraphWriter(state().store, state().settings).update(text))
+    outcome = _write(lambda: _job(writes.update_job, text))
     if isinstance(outcome, tuple):
         return outcome
     return jsonify({"changed": outcome.changed, "triples": outcome.triples})

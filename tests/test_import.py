@@ -181,7 +181,7 @@ def test_rdf_violation_names_the_node(importer: Importer, store: EmbeddedStore) 
 
 
 @pytest.mark.parametrize("name,match", [
-    ("remote-context.jsonld", "would have to be fetched"),
+    ("remote-context.jsonld", "would have to be loaded"),
     ("entity-bomb.rdf", "refused: the XML declares a DTD"),
     ("entity-bomb-utf16.rdf", "refused: the XML declares a DTD"),  # a byte search for <!DOCTYPE misses it
     ("external-entity.rdf", "refused: the XML declares a DTD"),

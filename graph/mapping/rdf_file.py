@@ -1,13 +1,15 @@
 """RDF files (Turtle, JSON-LD, N-Triples, N-Quads, TriG, RDF/XML) parsed without reaching out.
 
-Nothing here fetches: JSON-LD documents whose ``@context`` names a remote document are refused
-(inline the context instead), and XML documents with a DTD are refused before parsing, which
-rules out external entities and entity-expansion bombs.
+Nothing here fetches or opens anything: JSON-LD is read by Oxigraph's parser, which has no
+document loader at all, so a context it would have to load (``"@context": "http://…"``,
+``"@import"``, a ``file:`` path, in whatever shape of JSON) is refused; and XML documents with a
+DTD are refused before parsing, which rules out external entities and entity-expansion bombs.
+JSON nested deeper than :data:`MAX_JSON_NESTING` is refused before it is parsed (the parser
+recurses per level, and a thread's stack is finite).
 """
 
 from __future__ import annotations
 
-import json
 from io import BytesIO
 
 import defusedxml.ElementTree as SafeET
@@ -36,35 +38,61 @@ def format_for(name: str, explicit: str | None = None) -> str:
     return FORMATS[key]
 
 
-def _remote_contexts(node: object) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "@context":
-                for ctx in value if isinstance(value, list) else [value]:
-                    if isinstance(ctx, str):
-                        found.append(ctx)
-                    else:
-                        found += _remote_contexts(ctx)
-            else:
-                found += _remote_contexts(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += _remote_contexts(item)
-    return found
+MAX_JSON_NESTING = 128
+
+
+def json_nesting(data: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest (strings skipped), read without parsing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def _parse_json_ld(data: bytes) -> Graph:
+    """JSON-LD by Oxigraph's parser (no document loader: nothing is fetched), as one rdflib graph."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    deepest = json_nesting(data)
+    if deepest > MAX_JSON_NESTING:
+        raise RDFFormatError(f"refused: the JSON nests {deepest} levels deep, more than this service reads "
+                             f"({MAX_JSON_NESTING})")
+    try:
+        quads = list(ox.parse(data, format=ox.RdfFormat.JSON_LD))
+    except SyntaxError as exc:
+        message = " ".join(str(exc).split())[:500]
+        if "LoadDocumentCallback" in message:
+            raise RDFFormatError("refused: the JSON-LD names a context that would have to be loaded from a URL "
+                                 "or a file (@context or @import); inline the context in the file") from exc
+        raise RDFFormatError(f"cannot parse as json-ld: {message}") from exc
+    graph = Graph()
+    if quads:
+        triples = ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads],
+                               format=ox.RdfFormat.N_TRIPLES)
+        graph.parse(data=triples, format="nt")
+    return graph
 
 
 def parse_rdf(data: bytes, rdf_format: str) -> Graph:
     """Every triple of the file, named graphs merged into one graph."""
     if rdf_format == "json-ld":
-        try:
-            doc = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RDFFormatError(f"not valid JSON-LD: {exc}") from exc
-        remote = _remote_contexts(doc)
-        if remote:
-            raise RDFFormatError(f"JSON-LD @context {remote[0]!r} would have to be fetched; "
-                                 "inline the context in the file")
+        graph = _parse_json_ld(data)
+        _check_iris(graph, data)
+        return graph
     if rdf_format == "xml":
         try:
             SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
@@ -84,6 +112,8 @@ def parse_rdf(data: bytes, rdf_format: str) -> Graph:
             graph.parse(BytesIO(data), format=rdf_format)
     except RDFFormatError:
         raise
+    except RecursionError as exc:
+        raise RDFFormatError(f"refused: the {rdf_format} nests deeper than this service reads") from exc
     except Exception as exc:  # rdflib raises many types for bad input
         message = " ".join(str(exc).split())[:500]
         raise RDFFormatError(f"cannot parse as {rdf_format}: {message}") from exc

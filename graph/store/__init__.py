@@ -9,15 +9,17 @@ __all__ = ["QueryAborted", "QueryTimeout", "Store", "StoreBusy", "StoreChanged",
            "open_store", "with_confined_queries", "with_query_limits", "with_result_cache"]
 
 
-def open_store(settings: Settings, *, read_only: bool = False) -> Store:
-    """The store the settings select: a remote engine if an endpoint is set, else the embedded one."""
+def open_store(settings: Settings, *, read_only: bool = False, confined: bool = False) -> Store:
+    """The store the settings select: a remote engine if an endpoint is set, else the embedded one.
+    ``confined``: this process reaches only the allowed SERVICE endpoints (graph.egress)."""
     if settings.endpoint:
         from graph.store.remote import RemoteStore
 
         return RemoteStore(settings)
     from graph.store.embedded import EmbeddedStore
 
-    return EmbeddedStore(settings.store_path, read_only=read_only, allowed_services=settings.service_allowlist)
+    return EmbeddedStore(settings.store_path, read_only=read_only, allowed_services=settings.service_allowlist,
+                         confined=confined)
 
 
 def with_query_limits(store: Store, settings: Settings) -> Store:
@@ -34,9 +36,11 @@ def with_query_limits(store: Store, settings: Settings) -> Store:
         from graph.store.sandbox import Limits, SandboxedStore
 
         return SandboxedStore(store, Limits(timeout=settings.query_timeout, memory_mb=settings.query_memory_mb or None,
+                                            answer_bytes=settings.max_answer_mb * 1024 * 1024 or None,
                                             workers=settings.query_workers))
     if isinstance(store, RemoteStore):
         store.query_timeout_s = settings.query_timeout
+        store.answer_bytes = settings.max_answer_mb * 1024 * 1024 or None
     return store
 
 
@@ -51,14 +55,14 @@ def with_confined_queries(store: Store) -> Store:
         return store
     from graph.store.sandbox import Limits, SandboxedStore
 
-    return SandboxedStore(store, Limits(timeout=None, memory_mb=None, workers=1))
+    return SandboxedStore(store, Limits(timeout=None, memory_mb=None, answer_bytes=None, workers=1))
 
 
 def with_result_cache(store: Store, settings: Settings) -> Store:
     """``store`` with its query results kept until its next write (graph.store.cache), unless the
     settings turn the cache off or the store cannot tell when it was written."""
-    if settings.result_cache_rows <= 0 or store.generation() is None:
+    if settings.result_cache_rows <= 0 or settings.result_cache_mb <= 0 or store.generation() is None:
         return store
     from graph.store.cache import CachedStore
 
-    return CachedStore(store, settings.result_cache_rows)
+    return CachedStore(store, settings.result_cache_rows, max_bytes=settings.result_cache_mb * 1024 * 1024)

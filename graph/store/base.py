@@ -99,6 +99,10 @@ class Store(ABC):
         """What names this store's data across processes (a path, an endpoint); None if nothing."""
         return None
 
+    def location(self) -> dict[str, object]:
+        """The settings (graph.config.Settings fields) that open this same store in another process."""
+        raise StoreError("this store cannot be opened by another process")
+
     def generation(self) -> str | None:
         """A token that changes whenever the store's content may have changed; None if unknown,
         in which case nothing derived from the content may be cached."""
@@ -153,6 +157,9 @@ class StoreWrapper(Store):
 
     def identity(self) -> str | None:
         return self.inner.identity()
+
+    def location(self) -> dict[str, object]:
+        return self.inner.location()
 
     def generation(self) -> str | None:
         return self.inner.generation()

@@ -8,7 +8,8 @@ are right: the cache is emptied as soon as the generation moves, whoever wrote. 
 cannot say (a remote engine, written by others) gets no cache at all.
 
 Only SELECT and ASK results are kept (a CONSTRUCT's rdflib Graph is mutable), up to a total number
-of rows, least recently used first out; a result larger than a quarter of that is never kept.
+of rows and of bytes (graph.results.term_bytes), least recently used first out; a result larger
+than a quarter of either is never kept.
 Errors and timeouts are never kept. ``bypassing()`` runs queries uncached (the service uses it for
 requests that send ``Cache-Control: no-cache``).
 """
@@ -40,22 +41,25 @@ def bypassing() -> Iterator[None]:
         cache_bypass.reset(token)
 
 
-def _size(result: QueryResult) -> int | None:
+def _size(result: QueryResult) -> tuple[int, int] | None:
+    """(rows, bytes) of a result that may be kept."""
     if isinstance(result, SelectResult):
-        return max(1, result.row_count)
+        return max(1, result.row_count), result.size_bytes
     if isinstance(result, AskResult):
-        return 1
+        return 1, result.size_bytes
     return None
 
 
 class CachedStore(StoreWrapper):
     """``inner`` with its query results kept until its generation changes."""
 
-    def __init__(self, inner: Store, max_rows: int) -> None:
+    def __init__(self, inner: Store, max_rows: int, *, max_bytes: int = 64 * 1024 * 1024) -> None:
         super().__init__(inner)
         self.max_rows = max_rows
-        self._entries: OrderedDict[tuple, tuple[QueryResult, int]] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, tuple[QueryResult, tuple[int, int]]] = OrderedDict()
         self._rows = 0
+        self._bytes = 0
         self._generation: str | None = None
         self._lock = threading.Lock()
         self.hits = 0
@@ -79,19 +83,28 @@ class CachedStore(StoreWrapper):
         result = self.inner.query(sparql, bindings, max_rows=max_rows)
         size = _size(result)
         # kept only if nobody wrote while it ran (else it may describe the store before the write)
-        if size is not None and size <= self.max_rows // 4 and self.inner.generation() == generation:
+        if size is not None and size[0] <= self.max_rows // 4 and size[1] <= self.max_bytes // 4 \
+                and self.inner.generation() == generation:
             with self._lock:
                 if generation == self._generation and key not in self._entries:
                     self._entries[key] = (result, size)
-                    self._rows += size
-                    while self._rows > self.max_rows:
-                        _, (_, dropped) = self._entries.popitem(last=False)
-                        self._rows -= dropped
+                    self._rows += size[0]
+                    self._bytes += size[1]
+                    while self._rows > self.max_rows or self._bytes > self.max_bytes:
+                        _, (_, (rows, size_bytes)) = self._entries.popitem(last=False)
+                        self._rows -= rows
+                        self._bytes -= size_bytes
         return result
+
+    @property
+    def size_bytes(self) -> int:
+        """What the kept results count (graph.results.term_bytes)."""
+        return self._bytes
 
     def _clear(self, generation: str | None) -> None:
         self._entries.clear()
         self._rows = 0
+        self._bytes = 0
         self._generation = generation
 
     def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",

@@ -28,7 +28,7 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.term import Node
 
 from graph.guard import ServiceRefused, check_services
-from graph.results import AskResult, GraphResult, QueryResult, Row, SelectResult
+from graph.results import CELL_BYTES, AskResult, GraphResult, QueryResult, Row, SelectResult
 from graph.store import bulkwrite, sizes
 from graph.store.base import Preloading, Store, StoreChanged, StoreError, StoreUnavailable
 from graph.store.lockfile import StoreLock
@@ -160,6 +160,9 @@ class EmbeddedStore(Store):
     def identity(self) -> str | None:
         return self._identity
 
+    def location(self) -> dict[str, object]:
+        return {"store_path": self.path, "endpoint": None, "update_endpoint": None, "graph_store": None}
+
     def generation(self) -> str | None:
         """The lock file's write generation (graph.store.lockfile): new after every write."""
         return self._lock.generation() or None
@@ -170,11 +173,11 @@ class EmbeddedStore(Store):
         return self._query(sparql, bindings, lambda result: materialise(result, max_rows))
 
     def query_encoded(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
-                      max_rows: int | None = None) -> tuple:
+                      max_rows: int | None = None, max_bytes: int | None = None) -> tuple:
         """The query's result in a form that crosses a process boundary cheaply, for the sandbox's
         workers: a SELECT's rows as tuples of strings (no rdflib terms to pickle and rebuild one by
         one, which cost a 1,000-row answer ~30 ms); :func:`decode_result` turns it into ours."""
-        return self._query(sparql, bindings, lambda result: _encode(result, max_rows))
+        return self._query(sparql, bindings, lambda result: _encode(result, max_rows, max_bytes))
 
     def select_texts(self, sparql: str) -> list[tuple[str | None, ...]]:
         """(Store.select_texts) Oxigraph's own N-Triples form of each term: no rdflib terms made."""
@@ -423,25 +426,46 @@ def term_texts(result: object) -> list[tuple[str | None, ...]]:
     return [tuple(None if term is None else str(term) for term in solution) for solution in result]
 
 
-def _encode(result: object, max_rows: int | None) -> tuple:
+def _encode(result: object, max_rows: int | None, max_bytes: int | None = None) -> tuple:
+    """The answer as :func:`decode_result` reads it, cut after ``max_rows`` rows (or triples) or
+    before the row that would take it past ``max_bytes`` (every occurrence of a term counts: it is
+    written out as often as it occurs)."""
     # each distinct term encoded once: one tuple, which pickle then writes once and refers back to
     encode = _memoised(encode_ox)
+    budget = max_bytes if max_bytes is not None else -1
+    size = CELL_BYTES
     if isinstance(result, ox.QueryTriples):
         triples: set[tuple[Encoded, Encoded, Encoded]] = set()
         for triple in result:
             if max_rows is not None and len(triples) >= max_rows:
-                return ("graph", triples, True)
-            triples.add((encode(triple.subject), encode(triple.predicate), encode(triple.object)))
-        return ("graph", triples, False)
+                return ("graph", triples, True, size)
+            encoded = (encode(triple.subject), encode(triple.predicate), encode(triple.object))
+            if encoded in triples:
+                continue
+            cost = sum(_encoded_bytes(term) for term in encoded)
+            if budget >= 0 and size + cost > budget:
+                return ("graph", triples, True, size)
+            triples.add(encoded)
+            size += cost
+        return ("graph", triples, False, size)
     if not isinstance(result, ox.QuerySolutions):
         return ("result", materialise(result, max_rows))
     variables = [v.value for v in result.variables]
     rows: list[tuple[Encoded | None, ...]] = []
     for solution in result:
         if max_rows is not None and len(rows) >= max_rows:
-            return ("select", variables, rows, True)  # stop reading: it is lazy
-        rows.append(tuple(None if term is None else encode(term) for term in solution))  # in variable order
-    return ("select", variables, rows, False)
+            return ("select", variables, rows, True, size)  # stop reading: it is lazy
+        row = tuple(None if term is None else encode(term) for term in solution)  # in variable order
+        cost = sum(_encoded_bytes(term) for term in row if term is not None) + CELL_BYTES
+        if budget >= 0 and size + cost > budget:
+            return ("select", variables, rows, True, size)
+        rows.append(row)
+        size += cost
+    return ("select", variables, rows, False, size)
+
+
+def _encoded_bytes(term: Encoded) -> int:
+    return sum(len(part) for part in term) + CELL_BYTES
 
 
 def decode_result(payload: tuple) -> QueryResult:
@@ -449,9 +473,9 @@ def decode_result(payload: tuple) -> QueryResult:
     if payload[0] == "result":
         return payload[1]
     if payload[0] == "graph":
-        return EncodedGraphResult(payload[1], payload[2])
-    _, variables, encoded_rows, truncated = payload
-    return EncodedSelectResult(variables, encoded_rows, truncated)
+        return EncodedGraphResult(payload[1], payload[2], payload[3])
+    _, variables, encoded_rows, truncated, size = payload
+    return EncodedSelectResult(variables, encoded_rows, truncated, size)
 
 
 class EncodedSelectResult(SelectResult):
@@ -459,10 +483,16 @@ class EncodedSelectResult(SelectResult):
     on first use, each distinct term once, and the JSON serialisation is made from the encoded
     terms directly (a 1,000-row answer: ~15 ms of rdflib terms and ~15 ms of JSON saved)."""
 
-    def __init__(self, variables: list[str], encoded_rows: list[tuple[Encoded | None, ...]], truncated: bool) -> None:
+    def __init__(self, variables: list[str], encoded_rows: list[tuple[Encoded | None, ...]], truncated: bool,
+                 size: int) -> None:
         super().__init__(variables, None, truncated)
         self._encoded: list[tuple[Encoded | None, ...]] | None = encoded_rows
         self._count = len(encoded_rows)
+        self._size = size
+
+    @property
+    def size_bytes(self) -> int:
+        return self._size
 
     @property
     def rows(self) -> list[Row]:
@@ -506,9 +536,14 @@ class EncodedGraphResult(GraphResult):
     writer more). Its JSON-LD is the expanded form, one node object per subject, ``rdf:type`` as a
     property (what JSON-LD's fromRdf gives without useRdfType)."""
 
-    def __init__(self, triples: set[tuple[Encoded, Encoded, Encoded]], truncated: bool) -> None:
+    def __init__(self, triples: set[tuple[Encoded, Encoded, Encoded]], truncated: bool, size: int) -> None:
         super().__init__(Graph(), truncated)
         self._encoded: set[tuple[Encoded, Encoded, Encoded]] | None = triples
+        self._size = size
+
+    @property
+    def size_bytes(self) -> int:
+        return self._size
 
     @property
     def graph(self) -> Graph:

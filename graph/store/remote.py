@@ -31,7 +31,7 @@ from graph.namespaces import is_absolute_iri
 from graph.results import AskResult, GraphResult, QueryResult, SelectResult
 from graph.sparql_text import query_form, where_group_start
 from graph.store import dialects, sizes
-from graph.store.base import QueryTimeout, Store, StoreError, StoreUnavailable
+from graph.store.base import QueryAborted, QueryTimeout, Store, StoreError, StoreUnavailable
 from graph.store.dataops import data_ops
 from graph.store.terms import ntriples
 
@@ -77,15 +77,21 @@ class RemoteStore(Store):
         self.graph_store = settings.graph_store
         self.timeout_s = timeout_s
         self.query_timeout_s: float | None = None  # the service sets its query time limit here
+        self.answer_bytes: int | None = None  # ... and its answers' budget (graph.results.term_bytes)
         self.user, self.password = None, None
         if settings.auth:
             self.user, _, self.password = settings.auth.partition(":")
         self.auth_type = settings.auth_type
         self.allowed_services = settings.service_allowlist
+        self._location = {"endpoint": settings.endpoint, "update_endpoint": settings.update_endpoint,
+                          "graph_store": settings.graph_store, "auth": settings.auth, "auth_type": settings.auth_type}
         self.dialect = self._detect()
         self._check_union_default_graph()
 
     # -- HTTP plumbing --------------------------------------------------------------------------------
+    def location(self) -> dict[str, object]:
+        return dict(self._location)
+
     def _wrapper(self, url: str) -> SPARQLWrapper:
         wrapper = SPARQLWrapper(url, agent="clusterkg")
         wrapper.setTimeout(self.timeout_s)
@@ -214,7 +220,14 @@ class RemoteStore(Store):
     def _run(self, wrapper: SPARQLWrapper) -> bytes:
         try:
             response = wrapper.query().response
-            return response.read()
+            if self.answer_bytes is None:
+                return response.read()
+            limit = 4 * self.answer_bytes + (1 << 20)  # the terms, written out as the engine writes them
+            body = response.read(limit + 1)
+            if len(body) > limit:
+                raise QueryAborted(f"the engine's answer is larger than this service returns ({self.answer_bytes} "
+                                   "bytes of terms, CLUSTERKG_MAX_ANSWER_MB); make the query more selective")
+            return body
         except SPARQLWrapperException as exc:
             message = _first_line(str(exc))
             if "syntax" in message.lower() or "parse" in message.lower() or "QueryBadFormed" in type(exc).__name__:

@@ -29,13 +29,12 @@ import os
 import queue
 import resource
 import signal
-import socket
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.reduction import recv_handle, send_handle
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ from graph import egress
 from graph.results import QueryResult
 from graph.store.base import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreUnavailable, StoreWrapper
 from graph.store.embedded import EmbeddedStore, decode_result
+from graph.worker_process import LogSetup, StderrTail, died_for_memory, how_it_ended, start_in_worker, worker_context
 
 log = logging.getLogger("clusterkg.sandbox")
 _START_TIMEOUT_S = 60.0
@@ -56,31 +56,17 @@ class Limits:
 
     timeout: float | None = 5.0  # None: no deadline (the command line's own queries)
     memory_mb: int | None = 2048
+    answer_bytes: int | None = 8 * 1024 * 1024  # an answer is cut before it grows past this (graph.results)
     workers: int = 2
     queue_timeout: float | None = None  # how long a request waits for a free worker; default: timeout
 
 
 # -- the worker process -----------------------------------------------------------------------
-def _confine(conn: Connection, plan: egress.Plan) -> bool:
-    """Leave the network (graph.egress) and hand the listening sockets of the allowed endpoints to
-    the parent, which relays them; returns whether it worked."""
-    try:
-        listeners = egress.confine(plan)
-    except egress.ConfinementUnavailable as exc:
-        conn.send(("unconfined", str(exc)))
-        return False
-    conn.send(("confined", len(listeners)))
-    for listener in listeners:
-        send_handle(conn, listener.fileno(), os.getppid())
-        listener.close()
-    return True
-
-
 def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
-           memory_mb: int | None) -> None:
+           memory_mb: int | None, answer_bytes: int | None, log_setup: LogSetup, stderr_path: str) -> None:
     """A worker's life: answer queries from ``conn`` until it closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops us
-    confined = _confine(conn, egress.Plan.for_endpoints(allowed_services))
+    start_in_worker(log_setup, stderr_path)
+    confined = egress.hand_over(conn, egress.Plan.for_endpoints(allowed_services))
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
@@ -94,7 +80,8 @@ def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
             if store is None:
                 store = EmbeddedStore(Path(store_path), read_only=True, allowed_services=allowed_services,
                                       confined=confined)
-            reply: tuple[Any, ...] = ("ok", store.query_encoded(sparql, bindings, max_rows=max_rows))
+            reply: tuple[Any, ...] = ("ok", store.query_encoded(sparql, bindings, max_rows=max_rows,
+                                                                max_bytes=answer_bytes))
         except StoreError as exc:
             reply = ("error", type(exc).__name__, str(exc))
         except MemoryError:
@@ -110,11 +97,11 @@ def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
 
 # -- the pool, in the service process ---------------------------------------------------------
 class _Worker:
-    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection,
-                 relay: egress.Relay | None) -> None:
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection, stderr: StderrTail) -> None:
         self.process = process
         self.conn = conn
-        self.relay = relay
+        self.stderr = stderr
+        self.relay: egress.Relay | None = None
 
     def kill(self) -> None:
         if self.process.pid is not None and self.process.exitcode is None:
@@ -126,6 +113,7 @@ class _Worker:
         self.conn.close()
         if self.relay is not None:
             self.relay.close()
+        self.stderr.close()
 
 
 _ERRORS: dict[str, type[StoreError]] = {"QueryAborted": QueryAborted, "QueryTimeout": QueryTimeout}
@@ -140,9 +128,11 @@ class QueryWorkers:
         for endpoint in self._plan.skipped:
             log.warning("SERVICE endpoint %s cannot be reached from the query workers (only http(s) "
                         "with a host name, an IPv4 address or IPv6 loopback)", endpoint)
-        self._args = (str(store_path), allowed_services, limits.memory_mb)
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["graph.store.sandbox"])
+        self._args = (str(store_path), allowed_services, limits.memory_mb, limits.answer_bytes,
+                      LogSetup.of_this_process())
+        # what a worker may send: its answer's budget, written out (graph.results counts terms, pickle adds framing)
+        self._message_limit = None if limits.answer_bytes is None else 4 * limits.answer_bytes + (1 << 20)
+        self._context = worker_context()
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._all: set[_Worker] = set()
         self._guard = threading.Lock()
@@ -152,27 +142,20 @@ class QueryWorkers:
 
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe(duplex=True)
-        process = self._context.Process(target=_serve, args=(child, *self._args), daemon=True,
+        stderr = StderrTail()
+        process = self._context.Process(target=_serve, args=(child, *self._args, str(stderr.path)), daemon=True,
                                         name="clusterkg-query")
         process.start()
         child.close()
-        worker = _Worker(process, parent, self._relay(process, parent))
+        worker = _Worker(process, parent, stderr)
+        try:
+            worker.relay = egress.take_over(parent, self._plan, _START_TIMEOUT_S)[1]
+        except (TimeoutError, EOFError, OSError):
+            worker.kill()
+            raise StoreUnavailable("a query worker did not start") from None
         with self._guard:
             self._all.add(worker)
         return worker
-
-    def _relay(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> egress.Relay | None:
-        """The worker's first word: confined (then its listening sockets, which we relay) or not."""
-        if not conn.poll(_START_TIMEOUT_S):
-            process.kill()
-            raise StoreUnavailable("a query worker did not start")
-        status, detail = conn.recv()
-        if status != "confined":
-            log.warning("a query worker keeps the network (%s): its queries' SERVICE clauses are checked "
-                        "strictly by their text instead", detail)
-            return None
-        listeners = [socket.socket(fileno=recv_handle(conn)) for _ in range(detail)]
-        return egress.Relay(self._plan, listeners) if listeners else None
 
     def _retire(self, worker: _Worker) -> None:
         """Kill a worker that overran, died or is in doubt, and put a fresh one in its place."""
@@ -192,20 +175,24 @@ class QueryWorkers:
                             "please retry in a few seconds") from None
         healthy = False
         started = time.monotonic()
+        worker.stderr.take()
         try:
             worker.conn.send((sparql, dict(bindings or {}), max_rows))
             if self.limits.timeout is not None and not worker.conn.poll(self.limits.timeout):
                 log.warning("query stopped after %.1f s: %.200r", time.monotonic() - started, sparql)
                 raise QueryTimeout(f"the query was stopped after {self.limits.timeout:g} s, this service's "
                                    "time limit; make it more selective or add a LIMIT")
-            reply = worker.conn.recv()
+            reply = ForkingPickler.loads(worker.conn.recv_bytes(self._message_limit))
             healthy = True
-        except (EOFError, OSError):
-            code = worker.process.exitcode if worker.process.join(timeout=1) is None else None
-            log.warning("query worker died (exit %s) on: %.200r", code, sparql)
-            raise QueryAborted(
-                "the query was stopped: its worker ran out of memory or crashed "
-                f"(memory limit {self.limits.memory_mb} MB); make it more selective") from None
+        except OSError as exc:
+            if "bad message length" not in str(exc):
+                worker.process.join(timeout=1)
+                raise self._died(worker, sparql) from None
+            raise QueryAborted("the answer is larger than this service returns "
+                               f"({self.limits.answer_bytes} bytes, CLUSTERKG_MAX_ANSWER_MB)") from None
+        except EOFError:
+            worker.process.join(timeout=1)
+            raise self._died(worker, sparql) from None
         finally:
             if healthy:
                 self._idle.put(worker)
@@ -219,6 +206,16 @@ class QueryWorkers:
             raise StoreError("the query failed inside the engine; the administrator can find the "
                              "details in the service log")
         raise _ERRORS.get(kind, StoreError)(message)
+
+    def _died(self, worker: _Worker, sparql: str) -> QueryAborted:
+        ended = how_it_ended(worker.process.exitcode)
+        last_words = worker.stderr.take()
+        log.warning("query worker died (%s) on: %.200r; its last words: %s", ended, sparql, last_words.strip()[-1000:])
+        if died_for_memory(last_words):
+            return QueryAborted("the query needed more memory than this service allows "
+                                f"({self.limits.memory_mb} MB); make it more selective")
+        return QueryAborted(f"the query crashed its worker ({ended}); the service is unaffected. "
+                            "The administrator can find the details in the service log")
 
     def close(self) -> None:
         with self._guard:
