@@ -43,6 +43,8 @@ class Settings:
     query_timeout: float = 5.0  # seconds; a query still running then is stopped
     query_workers: int = 2  # processes that run queries (embedded store); 0 runs them in-process, unbounded
     query_memory_mb: int = 2048  # memory a query worker may write to (RLIMIT_DATA)
+    queue_timeout: float = 1.0  # seconds a query waits for a free worker at most
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
     max_query_length: int = 100_000  # characters of a /sparql query
     max_upload_mb: int = 32  # size of any request body: uploads, graph-store writes, queries
     # limits of a maintainer's write over HTTP, which runs in a process of its own (graph/jobs.py)
@@ -68,6 +70,8 @@ class Settings:
             "query_timeout": _number(env, "CLUSTERKG_QUERY_TIMEOUT", 5.0, float),
             "query_workers": _number(env, "CLUSTERKG_QUERY_WORKERS", 2, int),
             "query_memory_mb": _number(env, "CLUSTERKG_QUERY_MEMORY_MB", 2048, int),
+            "queue_timeout": _number(env, "CLUSTERKG_QUEUE_TIMEOUT", 1.0, float),
+            "trusted_proxies": _number(env, "CLUSTERKG_TRUSTED_PROXIES", 0, int),
             "max_query_length": _number(env, "CLUSTERKG_MAX_QUERY_LENGTH", 100_000, int),
             "max_upload_mb": _number(env, "CLUSTERKG_MAX_UPLOAD_MB", 32, int),
             "write_timeout": _number(env, "CLUSTERKG_WRITE_TIMEOUT", 60.0, float),

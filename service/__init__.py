@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     from service.links import href
 
     _honour_no_cache(app)
+    _name_the_client(app, settings)
     errors.register(app)
     security.register(app)
     app.add_template_filter(href, "href")
@@ -50,6 +51,29 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     app.register_blueprint(linkeddata.blueprint)
     app.register_blueprint(admin.blueprint)
     return app
+
+
+def _name_the_client(app: Flask, settings: Settings) -> None:
+    """Each request's queries are counted against its client (graph.store.sandbox.query_client):
+    one client's heavy queries cannot hold every query worker. Behind ``trusted_proxies`` reverse
+    proxies the client is what they say in X-Forwarded-For."""
+    from flask import g, request
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from graph.store.sandbox import query_client
+
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
+
+    @app.before_request
+    def name_client() -> None:
+        g.clusterkg_client_token = query_client.set(request.remote_addr or "unknown")
+
+    @app.teardown_request
+    def forget_client(_exc: BaseException | None) -> None:
+        token = g.pop("clusterkg_client_token", None)
+        if token is not None:
+            query_client.reset(token)
 
 
 def _honour_no_cache(app: Flask) -> None:

@@ -12,6 +12,7 @@ from functools import wraps
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, session
+from rdflib import URIRef
 from werkzeug.utils import secure_filename
 
 from graph import importer as imports
@@ -21,8 +22,7 @@ from graph.jobs import JobLimits, job_settings, run_job
 from graph.mapping.rdf_file import RDFFormatError
 from graph.mapping.survey_csv import CSVFormatError
 from graph.writes import WriteRefused, WriteRejected
-from service.linkeddata import RDF_TYPES, _rdf_response
-from service.negotiation import TURTLE, choose
+from service.negotiation import render_result
 from service.state import state
 
 blueprint = Blueprint("admin", __name__)
@@ -193,13 +193,18 @@ def _write(action):
     return outcome
 
 
+GRAPH_TRIPLES = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?graph { ?s ?p ?o } }"
+
+
 @blueprint.get("/graph-store")
 def gsp_get():
+    """A named graph, read as any query is: in a query worker, with the time limit and the row
+    and byte caps (the truncation marker says when it was cut)."""
     name = _graph_name()
     if name not in state().store.named_graphs():
         abort(404, description=f"no graph <{name}>")
-    media = choose(request, RDF_TYPES, TURTLE)
-    return _rdf_response(state().store.get_graph(name), media)
+    result = state().store.query(GRAPH_TRIPLES, {"graph": URIRef(name)}, max_rows=state().settings.max_rows)
+    return render_result(result, request)
 
 
 def _store_graph(replace: bool):

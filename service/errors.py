@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from graph.queries import ParameterError
-from graph.store import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreUnavailable
+from graph.store import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreUnavailable, TooManyQueries
 from service.negotiation import NotAcceptable
+from service.state import state
 
 log = logging.getLogger("clusterkg.service")
 
 TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-          406: "Not acceptable", 413: "Too large", 415: "Unsupported media type", 500: "Internal error",
+          406: "Not acceptable", 413: "Too large", 415: "Unsupported media type", 429: "Too many requests",
+          500: "Internal error",
           503: "Unavailable"}
 
 
@@ -46,6 +49,10 @@ def register(app: Flask) -> None:
     def store_error(exc: StoreError):
         if isinstance(exc, (QueryTimeout, QueryAborted)):
             return _error(503, str(exc), limit="timeout" if isinstance(exc, QueryTimeout) else "memory")
+        if isinstance(exc, TooManyQueries):
+            response = make_response(*_error(429, str(exc)))
+            response.headers["Retry-After"] = str(math.ceil(state().settings.query_timeout) or 1)
+            return response
         if isinstance(exc, (StoreBusy, StoreUnavailable)):
             response, status = _error(503, str(exc))
             response = make_response(response, status)

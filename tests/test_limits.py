@@ -3,6 +3,7 @@ clients keep being answered meanwhile; query workers have no network."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -29,13 +30,17 @@ MEMORY_HOG = "SELECT ?a ?b ?c ?d WHERE { ?a ?x ?b . ?c ?y ?d } ORDER BY ?a ?b ?c
 LIGHT = "/api/queries/clusters"
 
 
-def _get(url: str, timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+def _get(url: str, timeout: float = 30, client: str = "127.0.0.1") -> tuple[int, dict[str, str], bytes]:
+    """GET ``url`` from the loopback address ``client`` (each address is another client to the service)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout, source_address=(client, 0))
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
+        conn.request("GET", parts.path + ("?" + parts.query if parts.query else ""),
+                     headers={"Accept": "application/json"})
+        response = conn.getresponse()
+        return response.status, dict(response.headers), response.read()
+    finally:
+        conn.close()
 
 
 def _sparql(base: str, query: str) -> str:
@@ -72,7 +77,7 @@ def test_a_runaway_query_is_stopped_while_others_are_answered(limited_server: en
         t.start()
     try:
         started = time.monotonic()
-        status, _, body = _get(_sparql(base, RUNAWAY))
+        status, _, body = _get(_sparql(base, RUNAWAY), client="127.0.0.2")
         elapsed = time.monotonic() - started
     finally:
         stop.set()
@@ -124,7 +129,10 @@ def test_the_memory_limit_counts_memory_used_not_address_space_reserved(template
 def test_several_runaways_at_once_leave_the_service_standing(limited_server: engines.ServeProcess) -> None:
     base = limited_server.url
     statuses: list[int] = []
-    threads = [threading.Thread(target=lambda: statuses.append(_get(_sparql(base, RUNAWAY))[0])) for _ in range(4)]
+    def runaway(client: str) -> None:
+        statuses.append(_get(_sparql(base, RUNAWAY), client=client)[0])
+
+    threads = [threading.Thread(target=runaway, args=(f"127.0.1.{n}",)) for n in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -132,6 +140,34 @@ def test_several_runaways_at_once_leave_the_service_standing(limited_server: eng
     assert statuses == [503] * 4
     assert _get(base + LIGHT)[0] == 200
     assert _get(base + "/clusters")[0] == 200
+
+
+def test_a_client_with_a_heavy_query_running_waits_its_turn(limited_server: engines.ServeProcess) -> None:
+    """One client, one heavy query at a time: its next query is refused at once (429, Retry-After)
+    while the heavy one runs, and another client is answered meanwhile."""
+    base = limited_server.url
+    outcome: list[int] = []
+    runaway = threading.Thread(target=lambda: outcome.append(_get(_sparql(base, RUNAWAY), client="127.0.2.1")[0]))
+    runaway.start()
+    time.sleep(1.0)  # past the moment it becomes heavy
+    status, headers, body = _get(_sparql(base, RUNAWAY + " # another"), client="127.0.2.1")
+    assert status == 429 and int(headers["Retry-After"]) >= 1, body
+    assert b"long query running" in body
+    light = _get(_sparql(base, "SELECT * WHERE { ?s ?p ?o } LIMIT 3"), client="127.0.2.2")
+    assert light[0] == 200
+    runaway.join()
+    assert outcome == [503]
+
+    def twin(n: int) -> None:
+        outcome.append(_get(_sparql(base, RUNAWAY + f" # {n}"), client="127.0.2.3")[0])
+
+    two = [threading.Thread(target=twin, args=(n,)) for n in range(2)]
+    for t in two:  # both admitted at once, neither heavy yet: the second to turn heavy is stopped
+        t.start()
+    for t in two:
+        t.join()
+    assert sorted(outcome[1:]) == [429, 503]
+    assert _get(_sparql(base, "ASK { ?s ?p ?o }"), client="127.0.2.1")[0] == 200
 
 
 def test_a_too_long_query_is_refused_before_it_runs(limited_server: engines.ServeProcess) -> None:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from graph.config import Settings
-from graph.store.base import QueryAborted, QueryTimeout, Store, StoreBusy, StoreChanged, StoreError, StoreUnavailable
+from graph.store.base import (
+    QueryAborted,
+    QueryTimeout,
+    Store,
+    StoreBusy,
+    StoreChanged,
+    StoreError,
+    StoreUnavailable,
+    TooManyQueries,
+)
 
 __all__ = ["QueryAborted", "QueryTimeout", "Store", "StoreBusy", "StoreChanged", "StoreError", "StoreUnavailable",
+           "TooManyQueries",
            "open_store", "with_confined_queries", "with_query_limits", "with_result_cache"]
 
 
@@ -37,7 +47,7 @@ def with_query_limits(store: Store, settings: Settings) -> Store:
 
         return SandboxedStore(store, Limits(timeout=settings.query_timeout, memory_mb=settings.query_memory_mb or None,
                                             answer_bytes=settings.max_answer_mb * 1024 * 1024 or None,
-                                            workers=settings.query_workers))
+                                            workers=settings.query_workers, queue_timeout=settings.queue_timeout))
     if isinstance(store, RemoteStore):
         store.query_timeout_s = settings.query_timeout
         store.answer_bytes = settings.max_answer_mb * 1024 * 1024 or None
@@ -55,7 +65,7 @@ def with_confined_queries(store: Store) -> Store:
         return store
     from graph.store.sandbox import Limits, SandboxedStore
 
-    return SandboxedStore(store, Limits(timeout=None, memory_mb=None, answer_bytes=None, workers=1))
+    return SandboxedStore(store, Limits(timeout=None, memory_mb=None, answer_bytes=None, workers=1, heavy_after=None))
 
 
 def with_result_cache(store: Store, settings: Settings) -> Store:

@@ -36,6 +36,10 @@ class StoreBusy(StoreError):
     """Every query worker is busy; the client should retry later."""
 
 
+class TooManyQueries(StoreBusy):
+    """The client has a heavy query running, or as many queries as there are workers (graph.store.sandbox)."""
+
+
 class Store(ABC):
     """A quad store that queries the union of its named graphs as the default graph.
 

@@ -31,7 +31,9 @@ import resource
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
@@ -42,7 +44,15 @@ from rdflib.term import Node
 
 from graph import egress
 from graph.results import QueryResult
-from graph.store.base import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreUnavailable, StoreWrapper
+from graph.store.base import (
+    QueryAborted,
+    QueryTimeout,
+    StoreBusy,
+    StoreError,
+    StoreUnavailable,
+    StoreWrapper,
+    TooManyQueries,
+)
 from graph.store.embedded import EmbeddedStore, decode_result
 from graph.worker_process import LogSetup, StderrTail, died_for_memory, how_it_ended, start_in_worker, worker_context
 
@@ -58,7 +68,14 @@ class Limits:
     memory_mb: int | None = 2048
     answer_bytes: int | None = 8 * 1024 * 1024  # an answer is cut before it grows past this (graph.results)
     workers: int = 2
-    queue_timeout: float | None = None  # how long a request waits for a free worker; default: timeout
+    queue_timeout: float = 1.0  # how long a query waits for a free worker, at most
+    waiting: int | None = None  # queries that may wait for a worker at once (None: as many as come)
+    heavy_after: float | None = 0.5  # a query running longer is heavy: its worker yields the CPU, its client waits
+
+
+# Who asks: the service sets it per request (the client's address), so that one client's heavy
+# queries cannot hold every worker. None: nobody in particular (the command line, internal reads).
+query_client: ContextVar[str | None] = ContextVar("clusterkg_query_client", default=None)
 
 
 # -- the worker process -----------------------------------------------------------------------
@@ -119,6 +136,9 @@ class _Worker:
 _ERRORS: dict[str, type[StoreError]] = {"QueryAborted": QueryAborted, "QueryTimeout": QueryTimeout}
 
 
+_ONE_HEAVY = "you have a long query running; wait for it to finish, then retry"
+
+
 class QueryWorkers:
     """A fixed number of worker processes; ``run`` hands a query to a free one."""
 
@@ -137,6 +157,8 @@ class QueryWorkers:
         self._all: set[_Worker] = set()
         self._guard = threading.Lock()
         self._closed = False
+        self._admitted = 0  # queries running or waiting for a worker
+        self._by_client: dict[str, list[int]] = {}  # client -> [queries admitted, heavy ones among them]
         for _ in range(max(1, limits.workers)):
             self._idle.put(self._start())
 
@@ -166,24 +188,59 @@ class QueryWorkers:
         if not closed:
             self._idle.put(self._start())
 
-    def run(self, sparql: str, bindings: Mapping[str, Node] | None, max_rows: int | None) -> QueryResult:
-        wait = self.limits.queue_timeout if self.limits.queue_timeout is not None else self.limits.timeout
+    @contextmanager
+    def _admission(self, client: str | None) -> Iterator[list[int]]:
+        """A place among the queries running or waiting, or an immediate refusal: the pool is full
+        (every worker busy and ``waiting`` more), or the client has a heavy query running. Yields
+        the client's counts (to mark it heavy)."""
+        workers = max(1, self.limits.workers)
+        waiting = self.limits.waiting
+        with self._guard:
+            counts = self._by_client.setdefault(client, [0, 0]) if client is not None else [0, 0]
+            if client is not None and counts[1]:
+                raise TooManyQueries(_ONE_HEAVY)
+            if waiting is not None and self._admitted >= workers + waiting:
+                raise StoreBusy(f"all {workers} query workers are busy and {waiting} queries are waiting; "
+                                "please retry in a few seconds")
+            self._admitted += 1
+            counts[0] += 1
         try:
-            worker = self._idle.get(timeout=wait)
-        except queue.Empty:
-            raise StoreBusy(f"all {self.limits.workers} query workers are busy; "
-                            "please retry in a few seconds") from None
-        healthy = False
+            yield counts
+        finally:
+            with self._guard:
+                self._admitted -= 1
+                counts[0] -= 1
+                if client is not None and not counts[0]:
+                    self._by_client.pop(client, None)
+
+    def run(self, sparql: str, bindings: Mapping[str, Node] | None, max_rows: int | None) -> QueryResult:
+        with self._admission(query_client.get()) as counts:
+            try:
+                worker = self._idle.get(timeout=self.limits.queue_timeout)
+            except queue.Empty:
+                raise StoreBusy(f"all {self.limits.workers} query workers are busy; "
+                                "please retry in a few seconds") from None
+            return self._run_on(worker, sparql, bindings, max_rows, counts)
+
+    def _run_on(self, worker: _Worker, sparql: str, bindings: Mapping[str, Node] | None, max_rows: int | None,
+                counts: list[int]) -> QueryResult:
+        healthy = heavy = False
         started = time.monotonic()
         worker.stderr.take()
         try:
             worker.conn.send((sparql, dict(bindings or {}), max_rows))
-            if self.limits.timeout is not None and not worker.conn.poll(self.limits.timeout):
+            if self.limits.heavy_after is not None and not worker.conn.poll(self.limits.heavy_after):
+                heavy = True
+                if not self._yield_cpu(worker, counts):
+                    raise TooManyQueries(_ONE_HEAVY)
+            if self.limits.timeout is not None and not worker.conn.poll(
+                    max(0.0, self.limits.timeout - (time.monotonic() - started))):
                 log.warning("query stopped after %.1f s: %.200r", time.monotonic() - started, sparql)
                 raise QueryTimeout(f"the query was stopped after {self.limits.timeout:g} s, this service's "
                                    "time limit; make it more selective or add a LIMIT")
             reply = ForkingPickler.loads(worker.conn.recv_bytes(self._message_limit))
-            healthy = True
+            healthy = not heavy  # a worker that yielded the CPU stays low (only a privileged process could
+            # raise it again): a fresh one takes its place
         except OSError as exc:
             if "bad message length" not in str(exc):
                 worker.process.join(timeout=1)
@@ -194,6 +251,9 @@ class QueryWorkers:
             worker.process.join(timeout=1)
             raise self._died(worker, sparql) from None
         finally:
+            if heavy:
+                with self._guard:
+                    counts[1] -= 1
             if healthy:
                 self._idle.put(worker)
             else:
@@ -206,6 +266,24 @@ class QueryWorkers:
             raise StoreError("the query failed inside the engine; the administrator can find the "
                              "details in the service log")
         raise _ERRORS.get(kind, StoreError)(message)
+
+    def _yield_cpu(self, worker: _Worker, counts: list[int]) -> bool:
+        """A query turned heavy: its worker runs at the lowest CPU priority from now on, so that
+        light queries and pages keep the cores, and its client is marked (no other query of its
+        until it ends). False if the client had a heavy query running already: this one is stopped."""
+        with self._guard:
+            counts[1] += 1
+            if counts[1] > 1:
+                return False
+        pid = worker.process.pid
+        if pid is None:
+            return True
+        try:  # the nice value is a thread's: each of the worker's threads
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                os.setpriority(os.PRIO_PROCESS, int(task.name), 19)
+        except OSError as exc:
+            log.warning("cannot lower a heavy query's priority: %s", exc)
+        return True
 
     def _died(self, worker: _Worker, sparql: str) -> QueryAborted:
         ended = how_it_ended(worker.process.exitcode)
