@@ -17,7 +17,7 @@ from graph.store.sizes import record_missing
 
 from . import engines
 
-CATALOGUE = PROJECT_ROOT.parent / "shared" / "sources" / "bioman4r2-d2.3-catalogue.txt"
+CATALOGUE = PROJECT_ROOT / "sources" / "bioman4r2-d2.3-catalogue.txt"
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE = "https://w3id.org/clusterkg/data/"
 VOCAB = "https://w3id.org/clusterkg/vocab/"
@@ -26,7 +26,7 @@ VOCAB = "https://w3id.org/clusterkg/vocab/"
 @pytest.fixture(scope="session")
 def catalogue_text() -> str:
     if not CATALOGUE.exists():
-        pytest.fail(f"the D2.3 source text is missing: {CATALOGUE} (../shared must be beside the repo)")
+        pytest.fail(f"the D2.3 source text is missing: {CATALOGUE}")
     return CATALOGUE.read_text(encoding="utf-8")
 
 

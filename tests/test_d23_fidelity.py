@@ -139,3 +139,16 @@ def test_verbatim_basis_means_heading_is_the_option_label(records: D23Records) -
             # the catalogue writes "in the cluster" where the option says "in our cluster"
             heading = _norm(a["heading"]).lower().replace("in the cluster", "in our cluster")
             assert heading in labels, (a["id"], heading, labels)
+
+
+def test_the_repository_alone_holds_every_source_the_tests_read() -> None:
+    """A clone with nothing beside it passes: no code or test reads outside the repository."""
+    import subprocess
+
+    from graph.config import PROJECT_ROOT
+
+    where = ["graph", "service", "tests", "scripts", "benchmarks", ":!tests/test_d23_fidelity.py"]
+    listed = subprocess.run(["git", "-C", str(PROJECT_ROOT), "grep", "-n", "-e", 'parent / "shared"', "-e", "../shared",
+                             "--", *where], capture_output=True, text=True)
+    assert listed.stdout == "", listed.stdout
+    assert (PROJECT_ROOT / "sources" / "bioman4r2-d2.3-catalogue.txt").exists()
