@@ -25,13 +25,13 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
-from graph import __version__
+from graph import __version__, ownership
 from graph.config import PROJECT_ROOT, Settings
 from graph.derived import add_derived, is_current, rebuild_update, summary_graph, write_with_summary
 from graph.gc_tuning import fewer_collections
 from graph.mapping.d23 import D23Records, map_d23, source_digest
 from graph.mapping.memory import adder
-from graph.mapping.rdf_file import RDFFormatError, format_for, parse_rdf
+from graph.mapping.rdf_file import RDFFormatError, format_for, parse_rdf_graphs
 from graph.mapping.survey_csv import CSVFormatError, map_survey_csv
 from graph.namespaces import CKG, DCTERMS, PROV, RDF, RDFS, SKOS, DataIRIs, slugify
 from graph.results import SelectResult
@@ -79,6 +79,7 @@ class Prepared:
     kind: str  # "csv", "rdf" or "d23"
     origins: dict = field(default_factory=dict)
     responses: list[URIRef] = field(default_factory=list)
+    graph_names: set[str] = field(default_factory=set)  # named graphs of a TriG/N-Quads/JSON-LD file, merged
 
 
 @dataclass
@@ -215,9 +216,9 @@ class Importer:
             mapped = map_survey_csv(data, self.iris, known_clusters=known)
             return Prepared(mapped.graph, path.name, sha256_of(data), "csv", mapped.origins,
                             mapped.responses)
-        graph = parse_rdf(data, format_for(path.name, fmt))
+        graph, names = parse_rdf_graphs(data, format_for(path.name, fmt))
         responses = [r for r in graph.subjects(RDF.type, CKG.SurveyResponse) if isinstance(r, URIRef)]
-        return Prepared(graph, path.name, sha256_of(data), "rdf", responses=responses)
+        return Prepared(graph, path.name, sha256_of(data), "rdf", responses=responses, graph_names=names)
 
     def prepare_d23(self) -> Prepared:
         graph = map_d23(D23Records.load(), self.iris)
@@ -261,7 +262,14 @@ class Importer:
         return report
 
     def _conflicts(self, prepared: Prepared, import_id: str, skip: Collection[str] = ()) -> list[Violation]:
-        """Responses of this import that another import (not in ``skip``) already holds."""
+        """Responses of this import that another import (not in ``skip``) already holds, and what
+        it says of resources it does not own (graph.ownership)."""
+        owner = ownership.Owner(self.iris, str(self.iris.import_graph(import_id)))
+        found = ownership.violations(self.store, owner, prepared.graph, prepared.origins, skip)
+        found += ownership.graph_name_violations(owner, prepared.graph_names)
+        return found + self._response_conflicts(prepared, import_id, skip)
+
+    def _response_conflicts(self, prepared: Prepared, import_id: str, skip: Collection[str]) -> list[Violation]:
         if not prepared.responses:
             return []
         values = " ".join(f"<{r}>" for r in prepared.responses)

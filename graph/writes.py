@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
+from graph import ownership
 from graph.config import Settings
 from graph.derived import SUMMARY_GRAPH_PATH, add_derived, write_with_summary
 from graph.guard import ServiceRefused, check_services, refuse_keyword
@@ -73,6 +74,9 @@ class GraphWriter:
             if graph is None or not len(graph):
                 continue
             report = validate_graph(graph, context=store_context(self.store, graph))
+            owner = ownership.Owner(self.iris, name)
+            report = ValidationReport([*report.violations,
+                                       *ownership.violations(self.store, owner, graph, {}, skip=set(graphs))])
             if not report.conforms:
                 reports[name] = report
         if reports:

@@ -34,7 +34,7 @@ def post(client, query: str, accept: str = "application/sparql-results+json"):
 
 
 def test_a_huge_term_is_cut_with_the_truncation_marker(client) -> None:
-    response = post(client, doubling(23))  # one 80 MB string
+    response = post(client, doubling(20))  # one 10 MB string
     assert response.status_code == 200
     body = response.get_json()
     assert body["truncated"] is True and body["results"]["bindings"] == []

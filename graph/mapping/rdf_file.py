@@ -16,6 +16,7 @@ import defusedxml.ElementTree as SafeET
 import pyoxigraph as ox
 from defusedxml import DefusedXmlException
 from rdflib import Dataset, Graph, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
 FORMATS: dict[str, str] = {
     "ttl": "turtle", "turtle": "turtle",
@@ -63,8 +64,9 @@ def json_nesting(data: bytes) -> int:
     return deepest
 
 
-def _parse_json_ld(data: bytes) -> Graph:
-    """JSON-LD by Oxigraph's parser (no document loader: nothing is fetched), as one rdflib graph."""
+def _parse_json_ld(data: bytes, names: set[str]) -> Graph:
+    """JSON-LD by Oxigraph's parser (no document loader: nothing is fetched), as one rdflib graph;
+    the names of its named graphs are added to ``names``."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     deepest = json_nesting(data)
@@ -79,6 +81,7 @@ def _parse_json_ld(data: bytes) -> Graph:
             raise RDFFormatError("refused: the JSON-LD names a context that would have to be loaded from a URL "
                                  "or a file (@context or @import); inline the context in the file") from exc
         raise RDFFormatError(f"cannot parse as json-ld: {message}") from exc
+    names.update(q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode))
     graph = Graph()
     if quads:
         triples = ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads],
@@ -89,10 +92,16 @@ def _parse_json_ld(data: bytes) -> Graph:
 
 def parse_rdf(data: bytes, rdf_format: str) -> Graph:
     """Every triple of the file, named graphs merged into one graph."""
+    return parse_rdf_graphs(data, rdf_format)[0]
+
+
+def parse_rdf_graphs(data: bytes, rdf_format: str) -> tuple[Graph, set[str]]:
+    """Every triple of the file, named graphs merged into one graph; and the names of those graphs."""
+    names: set[str] = set()
     if rdf_format == "json-ld":
-        graph = _parse_json_ld(data)
+        graph = _parse_json_ld(data, names)
         _check_iris(graph, data)
-        return graph
+        return graph, names
     if rdf_format == "xml":
         try:
             SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
@@ -105,8 +114,10 @@ def parse_rdf(data: bytes, rdf_format: str) -> Graph:
             ds = Dataset()
             ds.parse(BytesIO(data), format=rdf_format)
             graph = Graph()
-            for s, p, o, _g in ds.quads((None, None, None, None)):
+            for s, p, o, g in ds.quads((None, None, None, None)):
                 graph.add((s, p, o))
+                if isinstance(g, URIRef) and g != DATASET_DEFAULT_GRAPH_ID:
+                    names.add(str(g))
         else:
             graph = Graph()
             graph.parse(BytesIO(data), format=rdf_format)
@@ -118,7 +129,7 @@ def parse_rdf(data: bytes, rdf_format: str) -> Graph:
         message = " ".join(str(exc).split())[:500]
         raise RDFFormatError(f"cannot parse as {rdf_format}: {message}") from exc
     _check_iris(graph, data)
-    return graph
+    return graph, names
 
 
 _NEWLINE = b"\n"

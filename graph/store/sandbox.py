@@ -229,12 +229,13 @@ class QueryWorkers:
         worker.stderr.take()
         try:
             worker.conn.send((sparql, dict(bindings or {}), max_rows))
-            if self.limits.heavy_after is not None and not worker.conn.poll(self.limits.heavy_after):
+            timeout, heavy_after = self.limits.timeout, self.limits.heavy_after
+            if heavy_after is not None and (timeout is None or heavy_after < timeout) \
+                    and not worker.conn.poll(heavy_after):
                 heavy = True
                 if not self._yield_cpu(worker, counts):
                     raise TooManyQueries(_ONE_HEAVY)
-            if self.limits.timeout is not None and not worker.conn.poll(
-                    max(0.0, self.limits.timeout - (time.monotonic() - started))):
+            if timeout is not None and not worker.conn.poll(max(0.0, timeout - (time.monotonic() - started))):
                 log.warning("query stopped after %.1f s: %.200r", time.monotonic() - started, sparql)
                 raise QueryTimeout(f"the query was stopped after {self.limits.timeout:g} s, this service's "
                                    "time limit; make it more selective or add a LIMIT")
