@@ -18,7 +18,7 @@ import click
 
 from graph import __version__
 from graph.config import Settings
-from graph.importer import Importer, ImportRejected, UnreadableFile
+from graph.importer import Importer, ImportIdRefused, ImportRejected, UnreadableFile
 from graph.queries import ParameterError, QueryFileError, load_queries
 from graph.results import AskResult, GraphResult, SelectResult, to_csv, to_sparql_json, to_sparql_xml, to_table, to_tsv
 from graph.sparql_text import query_form
@@ -158,9 +158,10 @@ def _report_and_exit(report_text: str, as_json: str | None = None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "ttl", "jsonld", "nt", "nq", "trig", "xml"]),
               default=None, help="The files' format (default: from each extension).")
 @click.option("--id", "import_id", default=None, help="The import's id (one file only; default: file name + digest).")
+@click.option("--replace", is_flag=True, help="Replace the import of that id if there is one (without: refused).")
 @click.option("--report", type=click.Choice(["text", "json"]), default="text", help="Violation report format.")
 def import_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, import_id: str | None,
-               report: str) -> None:
+               replace: bool, report: str) -> None:
     """Map, validate with SHACL, then commit FILES in one transaction, each into its own graph;
     all of them or none: exit 2 on any violation, with every file's violations."""
     if import_id is not None and len(files) > 1:
@@ -169,13 +170,13 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, imp
     with _store(ctx) as store:
         importer = Importer(store, _settings(ctx))
         try:
-            outcomes = importer.import_files(list(files), fmt, import_id)
+            outcomes = importer.import_files(list(files), fmt, import_id, replace=replace)
         except ImportRejected as exc:
             _report_and_exit(
                 f"{names}: not imported, nothing was written.\n" + exc.report.text(),
                 json.dumps([v.as_dict() for v in exc.report.violations], indent=2) if report == "json" else None)
             return
-        except UnreadableFile as exc:
+        except (UnreadableFile, ImportIdRefused) as exc:
             raise CLIError(str(exc)) from exc
     for file, outcome in zip(files, outcomes, strict=True):
         if outcome.status == "unchanged":

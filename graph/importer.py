@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -55,6 +56,21 @@ class ImportRejected(Exception):
 
     def __reduce__(self) -> tuple:
         return type(self), (self.report,)
+
+
+IMPORT_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.)){0,99}")
+
+
+class ImportIdRefused(ValueError):
+    """An import id that is not one (it becomes part of an IRI) or that names an existing import
+    without ``replace``; nothing was written."""
+
+
+def check_import_id(import_id: str) -> str:
+    if not IMPORT_ID.fullmatch(import_id) or import_id.endswith("."):
+        raise ImportIdRefused(f"{import_id!r} is not an import id: use 1-100 letters, digits, '-', '_' and '.' "
+                              "(not two dots in a row), starting with a letter or digit")
+    return import_id
 
 
 class UnreadableFile(ValueError):
@@ -298,27 +314,31 @@ class Importer:
         stem = slugify(prepared.file_name.rsplit(".", 1)[0])[:40] or "import"
         return f"{stem}-{prepared.sha256[:10]}"
 
-    def import_prepared(self, prepared: Prepared, import_id: str | None = None) -> ImportOutcome:
-        return self._import([lambda importer, batch: prepared], import_id, named=False)[0]
+    def import_prepared(self, prepared: Prepared, import_id: str | None = None, *,
+                        replace: bool = False) -> ImportOutcome:
+        return self._import([lambda importer, batch: prepared], import_id, named=False, replace=replace)[0]
 
-    def import_file(self, path: Path, fmt: str | None = None, import_id: str | None = None) -> ImportOutcome:
+    def import_file(self, path: Path, fmt: str | None = None, import_id: str | None = None, *,
+                    replace: bool = False) -> ImportOutcome:
         with fewer_collections():  # the mapping too
-            return self.import_prepared(self.prepare_file(path, fmt), import_id)
+            return self.import_prepared(self.prepare_file(path, fmt), import_id, replace=replace)
 
     def import_files(self, paths: Sequence[Path], fmt: str | None = None,
-                     import_id: str | None = None) -> list[ImportOutcome]:
+                     import_id: str | None = None, *, replace: bool = False) -> list[ImportOutcome]:
         """Import ``paths`` in one write: each file into its own graph, as one import after another
         would (a file's clusters, surveys and responses are found in the files before it), but all
         of them or none. A violation in any file stops them all: the report names the file of each
         violation; a file that cannot be read raises :class:`UnreadableFile`. While a file's
-        constraints are checked (in threads) the next one is mapped. ``import_id``: one file only."""
+        constraints are checked (in threads) the next one is mapped. ``import_id``: one file only.
+        An import whose id exists already with other content is refused (:class:`ImportIdRefused`)
+        unless ``replace``."""
         if import_id is not None and len(paths) != 1:
             raise ValueError("an import id names the import of one file")
         return self._import([partial(Importer._prepare_in, path=path, fmt=fmt) for path in paths], import_id,
-                            named=len(paths) > 1)
+                            named=len(paths) > 1, replace=replace)
 
     def _import(self, sources: Sequence[Callable[[Importer, Batch], Prepared]], import_id: str | None, *,
-                named: bool) -> list[ImportOutcome]:
+                named: bool, replace: bool = False) -> list[ImportOutcome]:
         """Each source prepared (by the importer that reads for this write) and staged in turn, then
         all of them written in one write. Each graph staged is offered to the store: the embedded
         store bulk-loads it once it conforms, while the next is mapped (graph.store.preloading)."""
@@ -327,7 +347,7 @@ class Importer:
             importer = copy.copy(self)
             importer.store = store  # the import's reads: the store as it was before this write
             batch.preloading = store
-            outcomes = [importer._stage(source(importer, batch), import_id, batch) for source in sources]
+            outcomes = [importer._stage(source(importer, batch), import_id, batch, replace) for source in sources]
             store.offered_all()
             importer._commit(batch)
         return outcomes
@@ -349,16 +369,19 @@ class Importer:
         except (CSVFormatError, RDFFormatError) as exc:
             raise UnreadableFile(path.name, exc) from exc
 
-    def _stage(self, prepared: Prepared, import_id: str | None, batch: Batch) -> ImportOutcome:
+    def _stage(self, prepared: Prepared, import_id: str | None, batch: Batch, replace: bool) -> ImportOutcome:
         """Validation begun and the graph made ready for the write (derived edges, provenance): the
         outcome the write will have, if it is made."""
-        import_id = import_id or self.import_id_for(prepared)
+        import_id = check_import_id(import_id or self.import_id_for(prepared))
         graph_iri = self.iris.import_graph(import_id)
         if import_id in batch.staged:  # the same file twice
             return ImportOutcome(import_id, str(graph_iri), "unchanged", len(batch.staged[import_id].graph))
         existing = self._import_digest(graph_iri)
         if existing == prepared.sha256:
             return ImportOutcome(import_id, str(graph_iri), "unchanged", len(self.store.get_graph(str(graph_iri))))
+        if not replace and (existing is not None or str(graph_iri) in self.store.named_graphs()):
+            raise ImportIdRefused(f"an import {import_id!r} exists already, with other content; give --replace to "
+                                  "replace it, or another id; nothing was written")
         log.info("import %s: %d triples mapped from %s; validating", import_id, len(prepared.graph),
                  prepared.file_name)
         validation = self.start_validation(prepared, import_id, batch=batch)
@@ -456,7 +479,7 @@ class Importer:
             outcomes.append(ImportOutcome(sg.name, str(iri), "imported", len(graph)))
         if changed:
             self.store.replace_graphs(changed)
-        outcomes.append(self.import_prepared(self.prepare_d23()))
+        outcomes.append(self.import_prepared(self.prepare_d23(), replace=True))
         if changed or not is_current(self.store, self.iris):
             # the vocabularies changed (ckg:matches may have) or the summary is missing or older
             self.store.replace_graphs({}, then=rebuild_update(self.store, self.iris),

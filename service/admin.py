@@ -17,7 +17,7 @@ from werkzeug.utils import secure_filename
 
 from graph import importer as imports
 from graph import writes
-from graph.importer import Importer, ImportRejected, UnreadableFile
+from graph.importer import Importer, ImportIdRefused, ImportRejected, UnreadableFile
 from graph.jobs import JobLimits, job_settings, run_job
 from graph.mapping.rdf_file import RDFFormatError
 from graph.mapping.survey_csv import CSVFormatError
@@ -148,6 +148,8 @@ def create_import():
                             "violations": _report_json(exc.report), "status": 422}), 422
         except (CSVFormatError, RDFFormatError, UnreadableFile) as exc:
             abort(400, description=str(exc))
+        except ImportIdRefused as exc:
+            abort(409, description=str(exc))
     body = {"id": outcome.import_id, "graph": outcome.graph, "status": outcome.status, "triples": outcome.triples}
     return jsonify(body), 201 if outcome.status == "imported" else 200
 

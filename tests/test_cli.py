@@ -156,3 +156,25 @@ def test_the_cli_reads_and_writes_a_store_another_process_has_open(cli_store: Pa
     finally:
         holder.close()
     shutil.rmtree(cli_store / "nonexistent", ignore_errors=True)
+
+
+def test_an_existing_import_id_is_replaced_only_when_asked(cli_store: Path, tmp_path: Path) -> None:
+    from graph.config import PROJECT_ROOT
+
+    example = PROJECT_ROOT / "graph" / "templates" / "survey-responses.example.csv"
+    before = run(cli_store, "imports").stdout
+    taken = run(cli_store, "import", str(example), "--id", "bioman4r2-d2.3")
+    assert taken.returncode == 1 and "--replace" in taken.stderr and "Traceback" not in taken.stderr
+    assert run(cli_store, "imports").stdout == before
+    for bad in ("has space", "../up", "a..b", "x>y", "-lead", "é"):
+        refused = run(cli_store, "import", str(example), "--id", bad)
+        assert refused.returncode == 1 and "is not an import id" in refused.stderr, (bad, refused.stderr)
+    mine = run(cli_store, "import", str(example), "--id", "wave-2024")
+    assert mine.returncode == 0, mine.stderr
+    changed = tmp_path / "changed.csv"
+    changed.write_text(example.read_text(encoding="utf-8").replace("Example comment: none.", "Changed."),
+                       encoding="utf-8")
+    again = run(cli_store, "import", str(changed), "--id", "wave-2024")
+    assert again.returncode == 1 and "--replace" in again.stderr
+    replaced = run(cli_store, "import", str(changed), "--id", "wave-2024", "--replace")
+    assert replaced.returncode == 0, replaced.stderr
