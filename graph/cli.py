@@ -167,6 +167,7 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, imp
     if import_id is not None and len(files) > 1:
         raise click.UsageError("--id names one import: give one file with it")
     names = ", ".join(f.name for f in files)
+    _bound_memory(_settings(ctx), files, fmt)
     with _store(ctx) as store:
         importer = Importer(store, _settings(ctx))
         try:
@@ -178,6 +179,9 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, imp
             return
         except (UnreadableFile, ImportIdRefused) as exc:
             raise CLIError(str(exc)) from exc
+        except MemoryError:
+            raise CLIError(f"the import needed more memory than this process may use ({_settings(ctx).write_memory_mb} "
+                           "MB, CLUSTERKG_WRITE_MEMORY_MB); import it in smaller files; nothing was written") from None
     for file, outcome in zip(files, outcomes, strict=True):
         if outcome.status == "unchanged":
             click.echo(f"{file.name}: already imported as {outcome.import_id}; nothing to do.")
@@ -194,6 +198,7 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, imp
 def validate_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, report: str) -> None:
     """Validate FILES as `import` would (several: as one import of them all), and never write;
     exit 2 on any violation."""
+    _bound_memory(_settings(ctx), files, fmt)
     with _store(ctx) as store:
         try:
             result = Importer(store, _settings(ctx)).validate_files(list(files), fmt)
@@ -206,6 +211,22 @@ def validate_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, r
         click.echo(result.text(), nl=False)
     if not result.conforms:
         sys.exit(EXIT_INVALID)
+
+
+def _bound_memory(settings: Settings, files: tuple[Path, ...], fmt: str | None) -> None:
+    """This process may use ``write_memory_mb`` (RLIMIT_DATA), and files that would need more are
+    refused before they are read."""
+    import resource
+
+    from graph.importer import ImportTooLarge, check_memory
+
+    try:
+        check_memory(list(files), fmt, settings.write_memory_mb)
+    except ImportTooLarge as exc:
+        raise CLIError(str(exc)) from exc
+    if settings.write_memory_mb:
+        limit = settings.write_memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
 @_subcommand("imports")

@@ -49,7 +49,7 @@ class Settings:
     max_upload_mb: int = 32  # size of any request body: uploads, graph-store writes, queries
     # limits of a maintainer's write over HTTP, which runs in a process of its own (graph/jobs.py)
     write_timeout: float = 60.0  # seconds until its commit
-    write_memory_mb: int = 2048
+    write_memory_mb: int = 3072  # an import's, on the command line too (graph.importer.check_memory)
     result_cache_rows: int = 200_000  # rows of query results the service keeps until the next write; 0: none
     result_cache_mb: int = 64  # ... and their bytes (graph.results.term_bytes); 0: no cache
 
@@ -75,7 +75,7 @@ class Settings:
             "max_query_length": _number(env, "CLUSTERKG_MAX_QUERY_LENGTH", 100_000, int),
             "max_upload_mb": _number(env, "CLUSTERKG_MAX_UPLOAD_MB", 32, int),
             "write_timeout": _number(env, "CLUSTERKG_WRITE_TIMEOUT", 60.0, float),
-            "write_memory_mb": _number(env, "CLUSTERKG_WRITE_MEMORY_MB", 2048, int),
+            "write_memory_mb": _number(env, "CLUSTERKG_WRITE_MEMORY_MB", 3072, int),
             "result_cache_rows": _number(env, "CLUSTERKG_RESULT_CACHE_ROWS", 200_000, int),
             "result_cache_mb": _number(env, "CLUSTERKG_RESULT_CACHE_MB", 64, int),
             "max_answer_mb": _number(env, "CLUSTERKG_MAX_ANSWER_MB", 8, int),

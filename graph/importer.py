@@ -73,6 +73,41 @@ def check_import_id(import_id: str) -> str:
     return import_id
 
 
+# What importing costs in the memory RLIMIT_DATA counts (docs/security.md): what the process and its
+# engines set aside, and per byte of the file, by format (a CSV row becomes ~120 triples; N-Triples
+# is the most verbose RDF). Measured, with a margin.
+MEMORY_BASE_MB = 800
+MEMORY_PER_BYTE = {"csv": 200, "turtle": 60, "trig": 60, "json-ld": 60, "xml": 60, "nt": 30, "nquads": 30}
+
+
+class ImportTooLarge(ValueError):
+    """The files would need more memory to import than the limit allows; nothing was read further."""
+
+
+def memory_needed_mb(paths: Sequence[Path], fmt: str | None = None) -> int:
+    """What importing ``paths`` together would take, in MB, estimated from their sizes and formats."""
+    total = 0.0
+    for path in paths:
+        try:
+            kind = "csv" if (fmt or path.suffix.lstrip(".")).lower() == "csv" else format_for(path.name, fmt)
+        except RDFFormatError:
+            kind = "unknown"  # refused when it is read
+        total += path.stat().st_size * MEMORY_PER_BYTE.get(kind, 60)
+    return MEMORY_BASE_MB + round(total / (1024 * 1024))
+
+
+def check_memory(paths: Sequence[Path], fmt: str | None, limit_mb: int | None) -> None:
+    """Refuse an import that would need more than ``limit_mb`` MB, before anything is read."""
+    if not limit_mb:
+        return
+    needed = memory_needed_mb(paths, fmt)
+    if needed > limit_mb:
+        names = ", ".join(p.name for p in paths)
+        raise ImportTooLarge(f"{names}: importing this would need about {needed} MB of memory; this service allows "
+                             f"{limit_mb} MB for a write (CLUSTERKG_WRITE_MEMORY_MB): import it in smaller files; "
+                             "nothing was written")
+
+
 class UnreadableFile(ValueError):
     """A file of an import could not be read as its format (graph.mapping); nothing was written."""
 

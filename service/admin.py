@@ -105,6 +105,7 @@ def import_submit():
         upload.save(path)
         fmt = request.form.get("format") or None
         try:
+            imports.check_memory([path], fmt, state().settings.write_memory_mb)
             checked = _job(imports.check_file_job, str(path), fmt, commit)
             report, outcome = checked.report, checked.outcome
             data["report"] = {"conforms": report.conforms, "violations": _report_json(report)}
@@ -116,6 +117,9 @@ def import_submit():
         except (CSVFormatError, RDFFormatError, UnreadableFile) as exc:
             data["error"] = str(exc)
             status = 400
+        except imports.ImportTooLarge as exc:
+            data["error"] = str(exc)
+            status = 413
         except ImportRejected as exc:
             data["report"] = {"conforms": False, "violations": _report_json(exc.report)}
             status = 422
@@ -142,6 +146,7 @@ def create_import():
         else:
             path.write_bytes(request.get_data())
         try:
+            imports.check_memory([path], fmt, state().settings.write_memory_mb)
             outcome = _job(imports.import_file_job, str(path), fmt)
         except ImportRejected as exc:
             return jsonify({"error": "the file does not conform to the shapes; nothing was written",
@@ -150,6 +155,8 @@ def create_import():
             abort(400, description=str(exc))
         except ImportIdRefused as exc:
             abort(409, description=str(exc))
+        except imports.ImportTooLarge as exc:
+            abort(413, description=str(exc))
     body = {"id": outcome.import_id, "graph": outcome.graph, "status": outcome.status, "triples": outcome.triples}
     return jsonify(body), 201 if outcome.status == "imported" else 200
 

@@ -6,7 +6,7 @@ import logging
 import math
 
 from flask import Flask, jsonify, make_response, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from graph.queries import ParameterError
 from graph.store import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreUnavailable, TooManyQueries
@@ -62,7 +62,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(exc: HTTPException):
-        if exc.description and "characters" in exc.description:  # our own query-length message
+        if exc.description and exc.description != RequestEntityTooLarge.description:  # our own words
             return _error(413, exc.description)
         limit = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
         return _error(413, f"the request body is larger than this service's limit of {limit} MB "

@@ -100,3 +100,30 @@ def test_a_graph_store_body_is_parsed_in_the_job_not_the_service(writer) -> None
     assert response.status_code in (400, 503), response.status_code
     assert "Traceback" not in response.get_data(as_text=True)
     assert quads_of(store) == before
+
+
+def test_an_upload_that_would_need_too_much_memory_is_refused_up_front(writer, tmp_path: Path) -> None:
+    from graph.config import PROJECT_ROOT
+
+    client, store = writer(write_memory_mb=900)
+    before = quads_of(store)
+    example = (PROJECT_ROOT / "graph" / "templates" / "survey-responses.example.csv").read_bytes()
+    header, *rows = example.splitlines(keepends=True)
+    big = header + b"".join(rows[i % len(rows)].replace(b"example-", b"x%05d-" % i, 1) for i in range(2000))
+    response = client.post("/api/imports?name=big.csv", headers=AUTH, data=big)
+    assert response.status_code == 413, response.get_json()
+    assert "would need about" in response.get_json()["error"] and "900 MB" in response.get_json()["error"]
+    assert quads_of(store) == before
+
+
+def test_the_command_line_bounds_an_import_too(store_path: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from graph.config import PROJECT_ROOT
+
+    example = PROJECT_ROOT / "graph" / "templates" / "survey-responses.example.csv"
+    cli = Path(sys.executable).with_name("clusterkg")
+    done = subprocess.run([str(cli), "--store", str(store_path), "import", str(example)], capture_output=True,
+                          text=True, env={"PATH": "/usr/bin:/bin", "CLUSTERKG_WRITE_MEMORY_MB": "500"}, timeout=120)
+    assert done.returncode == 1 and "would need about" in done.stderr and "Traceback" not in done.stderr
