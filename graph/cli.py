@@ -466,9 +466,10 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int, admin_toke
     settings = _settings(ctx)
     if admin_token_file is not None:
         token = admin_token_file.read_text(encoding="utf-8").strip()
-        if len(token) < 16:
-            raise CLIError("the maintainer token must be at least 16 characters long")
-        settings = dataclasses.replace(settings, admin_token=token)
+        try:
+            settings = dataclasses.replace(settings, admin_token=token)
+        except ValueError as exc:
+            raise CLIError(str(exc)) from exc
     try:
         store = open_store(settings)
     except StoreError as exc:

@@ -21,6 +21,7 @@ QUERIES_DIR = PROJECT_ROOT / "queries"
 D23_DIR = Path(__file__).resolve().parent / "data" / "d23"
 
 DEFAULT_BASE_IRI = "https://w3id.org/clusterkg/data/"
+MIN_TOKEN_LENGTH = 16
 DEFAULT_STORE_DIR = PROJECT_ROOT / "var" / "store"
 
 
@@ -52,6 +53,11 @@ class Settings:
     write_memory_mb: int = 3072  # an import's, on the command line too (graph.importer.check_memory)
     result_cache_rows: int = 200_000  # rows of query results the service keeps until the next write; 0: none
     result_cache_mb: int = 64  # ... and their bytes (graph.results.term_bytes); 0: no cache
+
+    def __post_init__(self) -> None:
+        if self.admin_token is not None and len(self.admin_token) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"the maintainer token must be at least {MIN_TOKEN_LENGTH} characters long "
+                             "(CLUSTERKG_ADMIN_TOKEN or serve --admin-token-file)")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -131,6 +131,7 @@ class Prepared:
     origins: dict = field(default_factory=dict)
     responses: list[URIRef] = field(default_factory=list)
     graph_names: set[str] = field(default_factory=set)  # named graphs of a TriG/N-Quads/JSON-LD file, merged
+    problems: list[Violation] = field(default_factory=list)  # the mapping's own findings (graph.mapping)
 
 
 @dataclass
@@ -266,10 +267,14 @@ class Importer:
             known = self.known_clusters() if batch is None else {**batch.store_clusters(self), **batch.clusters}
             mapped = map_survey_csv(data, self.iris, known_clusters=known)
             return Prepared(mapped.graph, path.name, sha256_of(data), "csv", mapped.origins,
-                            mapped.responses)
-        graph, names = parse_rdf_graphs(data, format_for(path.name, fmt))
+                            mapped.responses, problems=mapped.problems)
+        digest = sha256_of(data)
+        # relative IRIs become the file's own: under the IRI the import mints for it
+        graph, names = parse_rdf_graphs(data, format_for(path.name, fmt), base=f"{self.iris.source_file(digest)}/")
+        if not len(graph):
+            raise RDFFormatError("the file holds no triples: nothing to import")
         responses = [r for r in graph.subjects(RDF.type, CKG.SurveyResponse) if isinstance(r, URIRef)]
-        return Prepared(graph, path.name, sha256_of(data), "rdf", responses=responses, graph_names=names)
+        return Prepared(graph, path.name, digest, "rdf", responses=responses, graph_names=names)
 
     def prepare_d23(self) -> Prepared:
         graph = map_d23(D23Records.load(), self.iris)
@@ -317,7 +322,7 @@ class Importer:
         it says of resources it does not own (graph.ownership)."""
         owner = ownership.Owner(self.iris, str(self.iris.import_graph(import_id)))
         found = ownership.violations(self.store, owner, prepared.graph, prepared.origins, skip)
-        found += ownership.graph_name_violations(owner, prepared.graph_names)
+        found += ownership.graph_name_violations(owner, prepared.graph_names) + prepared.problems
         return found + self._response_conflicts(prepared, import_id, skip)
 
     def _response_conflicts(self, prepared: Prepared, import_id: str, skip: Collection[str]) -> list[Violation]:

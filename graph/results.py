@@ -155,13 +155,28 @@ def to_sparql_json(result: SelectResult | AskResult) -> str:
             f'"results": {{"bindings": {result.json_bindings_text()}}}{tail}')
 
 
+# a spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV Injection")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMERIC = {XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.int, XSD.long, XSD.short, XSD.nonNegativeInteger,
+            XSD.negativeInteger, XSD.nonPositiveInteger, XSD.positiveInteger, XSD.byte}
+
+
+def csv_cell(term: Node) -> str:
+    """A term's CSV value; text a spreadsheet would run as a formula gets a leading apostrophe
+    (numbers stay numbers: -5 is no formula)."""
+    text = str(term)
+    if text.startswith(_FORMULA_STARTS) and not (isinstance(term, Literal) and term.datatype in _NUMERIC):
+        return "'" + text
+    return text
+
+
 def to_csv(result: SelectResult) -> str:
-    """SPARQL 1.1 Query Results CSV: plain values, CRLF line ends."""
+    """SPARQL 1.1 Query Results CSV: plain values, CRLF line ends; formulas neutralised (:func:`csv_cell`)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(result.variables)
     for row in result.rows:
-        writer.writerow([str(row[v]) if v in row else "" for v in result.variables])
+        writer.writerow([csv_cell(row[v]) if v in row else "" for v in result.variables])
     return buf.getvalue()
 
 

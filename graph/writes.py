@@ -179,7 +179,7 @@ def update_job(store: Store, settings: Settings, sparql: str) -> WriteOutcome:
 def store_graph_job(store: Store, settings: Settings, name: str, body: bytes, fmt: str,
                     replace: bool) -> WriteOutcome:
     """PUT (``replace``) or POST a graph given as RDF text in ``fmt`` (graph.mapping.rdf_file)."""
-    graph = parse_rdf(body, fmt)
+    graph = parse_rdf(body, fmt, base=name)  # the Graph Store Protocol's base: the graph's IRI
     writer = GraphWriter(store, settings)
     return writer.put(name, graph) if replace else writer.post(name, graph)
 

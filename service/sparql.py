@@ -17,14 +17,6 @@ from service.state import state
 
 blueprint = Blueprint("sparql", __name__)
 
-def _cors(response: Response) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-    response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
-    response.headers["Access-Control-Max-Age"] = "86400"
-    return response
-
-
 def _query_text() -> str | None:
     if request.method == "GET":
         if "update" in request.args:
@@ -46,7 +38,7 @@ def _query_text() -> str | None:
 @blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
 def endpoint():
     if request.method == "OPTIONS":
-        return _cors(Response(status=204))
+        return Response(status=204)
     for param in ("default-graph-uri", "named-graph-uri"):
         if param in request.values:
             abort(400, description=f"{param} is not supported: the default graph is the union of all graphs; "
@@ -55,7 +47,7 @@ def endpoint():
     if request.method == "GET" and (request.args.get("editor") or not (text or "").strip()) and _wants_html():
         return editor_page(text or "")
     if text is None or not text.strip():
-        return _cors(service_description())
+        return service_description()
     limit = state().settings.max_query_length
     if len(text) > limit:
         abort(413, description=f"the query is longer than {limit} characters, this service's limit")
@@ -63,7 +55,7 @@ def endpoint():
         abort(400, description="only SELECT, CONSTRUCT, ASK and DESCRIBE queries are accepted; "
                                "updates are refused (the endpoint is read-only)")
     result = state().store.query(text, max_rows=state().settings.max_rows)
-    return _cors(render_result(result, request))
+    return render_result(result, request)
 
 
 def _wants_html() -> bool:

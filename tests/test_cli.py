@@ -178,3 +178,19 @@ def test_an_existing_import_id_is_replaced_only_when_asked(cli_store: Path, tmp_
     assert again.returncode == 1 and "--replace" in again.stderr
     replaced = run(cli_store, "import", str(changed), "--id", "wave-2024", "--replace")
     assert replaced.returncode == 0, replaced.stderr
+
+
+def test_a_short_maintainer_token_is_refused_however_it_is_given(cli_store: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    cli = Path(sys.executable).with_name("clusterkg")
+    env = {**os.environ, "CLUSTERKG_ADMIN_TOKEN": "short"}
+    by_env = subprocess.run([str(cli), "--store", str(cli_store), "serve", "--port", "1"], capture_output=True,
+                            text=True, env=env, timeout=60)
+    assert by_env.returncode == 1 and "at least 16 characters" in by_env.stderr
+    token = tmp_path / "token"
+    token.write_text("short\n", encoding="utf-8")
+    by_file = run(cli_store, "serve", "--port", "1", "--admin-token-file", str(token))
+    assert by_file.returncode == 1 and "at least 16 characters" in by_file.stderr

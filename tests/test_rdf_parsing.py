@@ -15,6 +15,8 @@ from graph.mapping.rdf_file import MAX_JSON_NESTING, RDFFormatError, json_nestin
 
 from . import engines
 
+BASE = "https://example.org/upload/"
+
 
 @pytest.fixture(scope="module")
 def trap() -> Iterator[engines.TrapServer]:
@@ -65,7 +67,7 @@ def test_no_json_ld_document_makes_the_parser_fetch_or_open_anything(trap, secre
     @given(hostile_documents(trap.url, secret))
     def check(document: bytes) -> None:
         try:
-            graph = parse_rdf(document, "json-ld")
+            graph = parse_rdf(document, "json-ld", base=BASE)
         except RDFFormatError:
             return
         assert "leaked-secret" not in graph.serialize(format="nt")
@@ -78,7 +80,7 @@ def test_inline_contexts_are_read() -> None:
     doc = {"@context": {"p": "https://example.org/p", "@vocab": "https://example.org/v#"},
            "@id": "https://example.org/x", "p": "x", "q": [1, {"@value": "y", "@language": "en"}],
            "@graph": [{"@id": "https://example.org/b", "p": "z"}]}
-    graph = parse_rdf(json.dumps(doc).encode(), "json-ld")
+    graph = parse_rdf(json.dumps(doc).encode(), "json-ld", base=BASE)
     assert len(graph) == 4
 
 
@@ -87,7 +89,7 @@ def test_deep_json_is_refused_before_it_is_parsed(depth: int) -> None:
     doc = b'{"@id": "https://example.org/x", "https://example.org/p": ' + b'{"https://example.org/q": ' * depth \
         + b"1" + b"}" * depth + b"}"
     with pytest.raises(RDFFormatError, match="nests"):
-        parse_rdf(doc, "json-ld")
+        parse_rdf(doc, "json-ld", base=BASE)
 
 
 def test_nesting_is_counted_outside_strings() -> None:
@@ -101,4 +103,20 @@ def test_nesting_is_counted_outside_strings() -> None:
 ])
 def test_deep_turtle_is_a_clear_refusal(fmt: str, text: str) -> None:
     with pytest.raises(RDFFormatError):
-        parse_rdf(text.encode(), fmt)
+        parse_rdf(text.encode(), fmt, base=BASE)
+
+
+@pytest.mark.parametrize("fmt,text", [
+    ("turtle", '<rel> <https://example.org/p> <other#x> .'),
+    ("nt", '<https://example.org/s> <https://example.org/p> "o" .'),
+    ("json-ld", '{"@id": "rel", "https://example.org/p": {"@id": "other#x"}}'),
+    ("xml", '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="https://example.org/">'
+            '<rdf:Description rdf:about="rel"><e:p rdf:resource="other#x"/></rdf:Description></rdf:RDF>'),
+    ("trig", '<g> { <rel> <https://example.org/p> <other#x> . }'),
+])
+def test_relative_iris_resolve_against_the_given_base_never_a_path(fmt: str, text: str) -> None:
+    graph = parse_rdf(text.encode(), fmt, base=BASE)
+    iris = {str(term) for triple in graph for term in triple}
+    assert not any(iri.startswith("file:") for iri in iris), iris
+    if "rel" in text:
+        assert BASE + "rel" in iris and BASE + "other#x" in iris

@@ -154,3 +154,42 @@ def test_results_are_capped_with_an_explicit_marker(shared_store, make_app) -> N
     assert "truncated" not in small.get_json() and "X-Clusterkg-Truncated" not in small.headers
     capped_api = client.get("/api/queries/kpis-by-category").get_json()
     assert len(capped_api["results"]["bindings"]) == 5 and capped_api["truncated"] is True
+
+
+def test_csv_answers_neutralise_formulas(client) -> None:
+    """OWASP's CSV injection advice: text that a spreadsheet would run is prefixed with '; numbers
+    are left as they are."""
+    query = ('SELECT ?v WHERE { VALUES ?v { "=HYPERLINK(\\"http://x\\")" "+1+1" "-2+3" "@SUM(A1)" "\\tx" '
+             '"plain" -5 "-5"^^<http://www.w3.org/2001/XMLSchema#decimal> } }')
+    response = client.post("/sparql", data={"query": query}, headers={"Accept": "text/csv"})
+    assert response.status_code == 200
+    lines = response.get_data(as_text=True).split("\r\n")[1:-1]
+    assert lines == ['"\'=HYPERLINK(""http://x"")"', "'+1+1", "'-2+3", "'@SUM(A1)", "'\tx", "plain", "-5", "-5"]
+
+
+@pytest.mark.parametrize("method,path,status", [
+    ("GET", "/sparql?query=SELECT%20*%20WHERE%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D%20LIMIT%201", 200),
+    ("GET", "/sparql?query=SELECT%20nonsense", 400),
+    ("GET", "/api/queries", 200),
+    ("GET", "/api/queries/no-such-query", 404),
+    ("GET", "/api/queries/option-counts?question=99", 400),
+    ("GET", "/void", 200),
+    ("GET", "/ontology", 200),
+    ("GET", "/data/cluster/medicen", 200),
+    ("GET", "/data/cluster/nobody", 404),
+    ("HEAD", "/api/queries", 200),
+])
+def test_every_read_has_cors_errors_included(client, method: str, path: str, status: int) -> None:
+    response = client.open(path, method=method, headers={"Accept": "application/json", "Origin": "https://x.example"})
+    assert response.status_code == status
+    assert response.headers.get("Access-Control-Allow-Origin") == "*"
+
+
+@pytest.mark.parametrize("method,path", [("POST", "/update"), ("PUT", "/graph-store?graph=https://example.org/g"),
+                                         ("POST", "/api/imports"), ("DELETE", "/api/imports/x"),
+                                         ("POST", "/admin/import"), ("GET", "/admin/import")])
+def test_no_write_has_cors(client, method: str, path: str) -> None:
+    response = client.open(path, method=method, headers={"Origin": "https://x.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+    preflight = client.options(path, headers={"Origin": "https://x.example", "Access-Control-Request-Method": method})
+    assert "Access-Control-Allow-Origin" not in preflight.headers

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import urllib.error
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,7 +82,8 @@ def from_endpoint(url: str, mapping: Mapping, *, auth: str | None = None, timeou
 
 def from_rdf_file(path: Path, mapping: Mapping, fmt: str | None = None) -> list[Record]:
     try:
-        graph = parse_rdf(path.read_bytes(), format_for(path.name, fmt))
+        base = f"urn:x-clusterkg-link-source:{urllib.parse.quote(path.name)}/"  # never the file's path
+        graph = parse_rdf(path.read_bytes(), format_for(path.name, fmt), base=base)
     except (RDFFormatError, OSError) as exc:
         raise SourceError(f"{path.name}: {exc}") from None
     store = ox.Store()  # in memory; the query below names no SERVICE and nothing is fetched

@@ -64,7 +64,7 @@ def json_nesting(data: bytes) -> int:
     return deepest
 
 
-def _parse_json_ld(data: bytes, names: set[str]) -> Graph:
+def _parse_json_ld(data: bytes, names: set[str], base: str) -> Graph:
     """JSON-LD by Oxigraph's parser (no document loader: nothing is fetched), as one rdflib graph;
     the names of its named graphs are added to ``names``."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -74,7 +74,7 @@ def _parse_json_ld(data: bytes, names: set[str]) -> Graph:
         raise RDFFormatError(f"refused: the JSON nests {deepest} levels deep, more than this service reads "
                              f"({MAX_JSON_NESTING})")
     try:
-        quads = list(ox.parse(data, format=ox.RdfFormat.JSON_LD))
+        quads = list(ox.parse(data, format=ox.RdfFormat.JSON_LD, base_iri=base))
     except SyntaxError as exc:
         message = " ".join(str(exc).split())[:500]
         if "LoadDocumentCallback" in message:
@@ -90,16 +90,17 @@ def _parse_json_ld(data: bytes, names: set[str]) -> Graph:
     return graph
 
 
-def parse_rdf(data: bytes, rdf_format: str) -> Graph:
-    """Every triple of the file, named graphs merged into one graph."""
-    return parse_rdf_graphs(data, rdf_format)[0]
+def parse_rdf(data: bytes, rdf_format: str, *, base: str) -> Graph:
+    """Every triple of the file, named graphs merged into one graph; relative IRIs resolved against
+    ``base`` (never the working directory)."""
+    return parse_rdf_graphs(data, rdf_format, base=base)[0]
 
 
-def parse_rdf_graphs(data: bytes, rdf_format: str) -> tuple[Graph, set[str]]:
+def parse_rdf_graphs(data: bytes, rdf_format: str, *, base: str) -> tuple[Graph, set[str]]:
     """Every triple of the file, named graphs merged into one graph; and the names of those graphs."""
     names: set[str] = set()
     if rdf_format == "json-ld":
-        graph = _parse_json_ld(data, names)
+        graph = _parse_json_ld(data, names, base)
         _check_iris(graph, data)
         return graph, names
     if rdf_format == "xml":
@@ -112,7 +113,7 @@ def parse_rdf_graphs(data: bytes, rdf_format: str) -> tuple[Graph, set[str]]:
     try:
         if rdf_format in ("nquads", "trig", "json-ld"):
             ds = Dataset()
-            ds.parse(BytesIO(data), format=rdf_format)
+            ds.parse(BytesIO(data), format=rdf_format, publicID=base)
             graph = Graph()
             for s, p, o, g in ds.quads((None, None, None, None)):
                 graph.add((s, p, o))
@@ -120,7 +121,7 @@ def parse_rdf_graphs(data: bytes, rdf_format: str) -> tuple[Graph, set[str]]:
                     names.add(str(g))
         else:
             graph = Graph()
-            graph.parse(BytesIO(data), format=rdf_format)
+            graph.parse(BytesIO(data), format=rdf_format, publicID=base)
     except RDFFormatError:
         raise
     except RecursionError as exc:

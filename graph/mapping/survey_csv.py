@@ -18,7 +18,7 @@ from rdflib.namespace import XSD
 
 from graph.mapping.memory import adder, import_graph
 from graph.namespaces import CKG, DCTERMS, RDF, RDFS, SKOS, VOCAB, DataIRIs, slugify
-from graph.validate import Location
+from graph.validate import Location, Violation
 from graph.vocab import normalise_label, question_iri, resolve_option
 
 # column -> question number, for the multiple-choice questions
@@ -50,6 +50,7 @@ class MappedCSV:
     graph: Graph
     origins: dict[tuple, Location] = field(default_factory=dict)
     responses: list[URIRef] = field(default_factory=list)
+    problems: list[Violation] = field(default_factory=list)  # what no shape can see (two rows, one response)
 
 
 def _decode(data: bytes) -> str:
@@ -72,13 +73,20 @@ def map_survey_csv(data: bytes, iris: DataIRIs, *, known_clusters: dict[str, URI
                    default_survey: str = DEFAULT_SURVEY) -> MappedCSV:
     """Map a survey CSV to RDF. ``known_clusters`` maps normalised names to existing cluster IRIs."""
     text = _decode(data)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise CSVFormatError(f"line {line}: the file contains a NUL byte, which no text CSV has; "
+                             "export it again as CSV (UTF-8)")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-        header = reader.fieldnames or []
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise CSVFormatError("the file is empty: it needs a header row and one row per response") from None
     except csv.Error as exc:
-        raise CSVFormatError(f"line 1: cannot read the CSV header: {exc}") from exc
-    header = [h.strip() for h in header]
-    reader.fieldnames = header
+        raise CSVFormatError(f"row 1: cannot read the CSV header: {exc}") from exc
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise CSVFormatError(f"row 1: column(s) {', '.join(repr(h) for h in twice)} appear more than once")
     missing = REQUIRED_COLUMNS - set(header)
     if missing:
         raise CSVFormatError(f"line 1: missing column(s) {', '.join(sorted(missing))}; "
@@ -91,16 +99,37 @@ def map_survey_csv(data: bytes, iris: DataIRIs, *, known_clusters: dict[str, URI
     out = MappedCSV(import_graph())
     g = out.graph
     seen_responses: dict[URIRef, int] = {}
+    ids: dict[str, int] = {}
+    row_number = 1  # as a spreadsheet numbers rows: the header is row 1, a blank line is a row too
     try:
-        for index, raw in enumerate(reader):
-            row_number = index + 2  # the header is row 1
-            if None in raw:
-                raise CSVFormatError(f"row {row_number}: more cells than columns")
-            row = {k: (v or "").strip() for k, v in raw.items()}
+        for cells in reader:
+            row_number += 1
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > len(header):
+                raise CSVFormatError(f"row {row_number}: {len(cells)} cells but {len(header)} columns")
+            row = {column: (cells[i].strip() if i < len(cells) else "") for i, column in enumerate(header)}
+            _check_unique_id(row, row_number, ids, out)
             _map_row(row, row_number, g, out, iris, known_clusters, default_survey, seen_responses)
     except csv.Error as exc:
-        raise CSVFormatError(f"row {reader.line_num}: {exc}") from exc
+        raise CSVFormatError(f"row {row_number + 1}: {exc}") from exc
+    if not out.responses:
+        raise CSVFormatError("the file has a header but no rows: nothing to import")
     return out
+
+
+def _check_unique_id(row: dict[str, str], n: int, ids: dict[str, int], out: MappedCSV) -> None:
+    """A response_id given twice: both rows would be one response."""
+    given = row.get("response_id", "")
+    if not given:
+        return
+    if given in ids:
+        out.problems.append(Violation(
+            focus=given, path=None, value=given, rule="one row per response", severity="Violation",
+            message=f"response_id {given!r} is also the id of row {ids[given]}; each response has its own id",
+            location=Location(n, "response_id")))
+        return
+    ids[given] = n
 
 
 def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIRIs,

@@ -141,6 +141,7 @@ class EmbeddedStore(Store):
                 failure = f"write failed, nothing was written: {_one_line(str(exc))}"
             finally:
                 opened.handle = None  # type: ignore[assignment]  # pyoxigraph closes RocksDB with the last reference
+                prune_info_logs(self.path)
         if failure:
             raise StoreError(failure)
 
@@ -156,6 +157,7 @@ class EmbeddedStore(Store):
                 bulkwrite.recover(handle, self.path)
             finally:
                 del handle
+                prune_info_logs(self.path)
 
     def identity(self) -> str | None:
         return self._identity
@@ -418,6 +420,20 @@ def _open(path: Path, *, read_only: bool) -> ox.Store:
                 "(an older clusterkg?); stop it or use another --store"
             ) from exc
         raise StoreUnavailable(f"cannot open the store at {path}: {exc}") from exc
+
+
+INFO_LOGS_KEPT = 2
+
+
+def prune_info_logs(path: Path) -> None:
+    """RocksDB starts a new info log (``LOG``) at every read-write opening, and every write opens
+    the store: the older ones (``LOG.old.*``) are removed but the last few."""
+    old = sorted(path.glob("LOG.old.*"), key=lambda p: p.name)
+    for log_file in old[:-INFO_LOGS_KEPT] if INFO_LOGS_KEPT else old:
+        try:
+            log_file.unlink()
+        except OSError:
+            pass
 
 
 def term_texts(result: object) -> list[tuple[str | None, ...]]:
