@@ -95,7 +95,7 @@ class Tally:
                 self.errors.append(error)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -174,7 +174,7 @@ def _prepare_store(args: argparse.Namespace, workdir: Path) -> Path:
     return path
 
 
-def _start(store: Path, port: int, log: Path, threads: int) -> subprocess.Popen:
+def start_service(store: Path, port: int, log: Path, threads: int) -> subprocess.Popen:
     env = {**os.environ, "CLUSTERKG_BASE_IRI": BASE}
     proc = subprocess.Popen([str(CLI), "serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port),
                              "--threads", str(threads)], stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
@@ -196,8 +196,8 @@ def run(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="clusterkg-load-") as tmp:
         workdir = Path(tmp)
         store = _prepare_store(args, workdir)
-        port = _free_port()
-        proc = _start(store, port, workdir / "serve.log", args.threads)
+        port = free_port()
+        proc = start_service(store, port, workdir / "serve.log", args.threads)
         try:
             tally = Tally()
             budget = threading.Semaphore(args.max_requests)
