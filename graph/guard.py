@@ -46,6 +46,8 @@ def decode_codepoint_escapes(text: str) -> str:
 
 def check_services(sparql: str, allowed: frozenset[str] | set[str] = frozenset(), *, strict: bool = False) -> None:
     """Raise :class:`ServiceRefused` unless every SERVICE of ``sparql`` names an ``allowed`` endpoint."""
+    if not any(_keyword_ends(text, _KEYWORD, glued=("silent",)) for text in _readings(sparql)):
+        return  # no reading of the text holds the keyword anywhere: nothing to lex
     _check_lexed(decode_codepoint_escapes(sparql), allowed)
     if strict:
         _check_unlexed(sparql, allowed)

@@ -320,7 +320,8 @@ class Importer:
     def _conflicts(self, prepared: Prepared, import_id: str, skip: Collection[str] = ()) -> list[Violation]:
         """Responses of this import that another import (not in ``skip``) already holds, and what
         it says of resources it does not own (graph.ownership)."""
-        owner = ownership.Owner(self.iris, str(self.iris.import_graph(import_id)))
+        owner = ownership.Owner(self.iris, str(self.iris.import_graph(import_id)), mints_data=prepared.kind != "rdf",
+                                parts_of=frozenset(prepared.responses) if prepared.kind == "csv" else frozenset())
         found = ownership.violations(self.store, owner, prepared.graph, prepared.origins, skip)
         found += ownership.graph_name_violations(owner, prepared.graph_names) + prepared.problems
         return found + self._response_conflicts(prepared, import_id, skip)

@@ -39,18 +39,36 @@ _CHUNK = 5000  # subjects looked up in one query
 
 @dataclass(frozen=True)
 class Owner:
-    """Who may write what: the store's own namespaces, and the import's own graph."""
+    """Who may write what: the import's own graph, and the namespaces it may not mint in: the
+    ontology's, the vocabularies', the store's graph names and, unless the import is one of
+    clusterkg's own mappings (``mints_data``: the survey CSV, D2.3), the data namespace under the
+    base, which those mappings mint (a file mints in a namespace of its own). ``parts_of``: this
+    import's new responses, whose parts (``<response>/answer/…``) only it can have minted, so they
+    are not looked up."""
 
     iris: DataIRIs
     own_graph: str
+    mints_data: bool = False
+    parts_of: frozenset[URIRef] = frozenset()
+
+    def __post_init__(self) -> None:
+        kept = [(str(CKG), "the ontology"), (str(VOCAB), "the vocabularies"),
+                (str(self.iris.graph("")), "the store's graph names"), ("urn:clusterkg:", "clusterkg")]
+        if not self.mints_data:
+            kept.append((self.iris.base, "clusterkg's data (its mappings mint there)"))
+        object.__setattr__(self, "_kept", tuple(kept))
+        object.__setattr__(self, "_prefixes", tuple(prefix for prefix, _ in kept))
 
     def reserved(self, iri: str) -> str | None:
-        """What namespace of clusterkg's ``iri`` is in, or None."""
-        for prefix, what in ((str(CKG), "the ontology"), (str(VOCAB), "the vocabularies"),
-                             (str(self.iris.graph("")), "the store's graph names"), ("urn:clusterkg:", "clusterkg")):
-            if iri.startswith(prefix):
-                return what
-        return None
+        """What namespace kept from this import ``iri`` is in, or None."""
+        iri = str(iri)  # rdflib's URIRef.startswith takes no tuple
+        if not iri.startswith(self._prefixes):  # type: ignore[attr-defined]
+            return None
+        return next(what for prefix, what in self._kept if iri.startswith(prefix))  # type: ignore[attr-defined]
+
+    def is_part(self, iri: str) -> bool:
+        whole, found, _ = iri.partition("/answer/")
+        return bool(found) and URIRef(whole) in self.parts_of
 
 
 def violations(store: Store, owner: Owner, graph: Graph, origins: Origins,
@@ -58,18 +76,23 @@ def violations(store: Store, owner: Owner, graph: Graph, origins: Origins,
     """The triples of ``graph`` (the import's, to become ``owner.own_graph``) that break :data:`RULE`;
     graphs in ``skip`` count as this write's own (an import of several files)."""
     out: list[Violation] = []
-    subjects = {s for s in graph.subjects() if isinstance(s, URIRef)}
-    reserved = {s: what for s in subjects if (what := owner.reserved(str(s))) is not None}
-    for subject, what in sorted(reserved.items()):
-        out.append(_violation(subject, None, None, origins,
-                              f"{subject} is in a namespace kept for {what}; an import mints its own IRIs"))
-    for s, p, o in graph:
-        if p in _HIERARCHY and isinstance(o, URIRef) and str(o).startswith(str(VOCAB)):
-            out.append(_violation(s, p, o, origins, f"{s} is put into the vocabulary <{o}> ({_short(p)}); "
-                                  "vocabularies change through their files (ontology/vocab/)"))
+    subjects = [s for s in graph.subjects(unique=True) if isinstance(s, URIRef) and not owner.is_part(s)]
+    own = {owner.own_graph, *skip}
     # the cluster summary describes every cluster, derived from the imports: it owns nothing
     derived = {str(owner.iris.graph(*SUMMARY_GRAPH_PATH)), SIZES_GRAPH}
-    elsewhere = _described_elsewhere(store, sorted(subjects - set(reserved)), {owner.own_graph, *skip, *derived})
+    elsewhere = _described_in(store, subjects, exclude=own | derived)
+    kept = {s: what for s in subjects if s not in elsewhere and (what := owner.reserved(s)) is not None}
+    mine = _described_in(store, list(kept), only=own) if kept else {}
+    for subject, what in sorted(kept.items()):
+        if subject not in mine:
+            out.append(_violation(subject, None, None, origins,
+                                  f"{subject} is in a namespace kept for {what}; an import mints its own IRIs"))
+    vocab = str(VOCAB)
+    for p in _HIERARCHY:
+        for s, _, o in graph.triples((None, p, None)):
+            if isinstance(o, URIRef) and str(o).startswith(vocab):
+                out.append(_violation(s, p, o, origins, f"{s} is put into the vocabulary <{o}> ({_short(p)}); "
+                                      "vocabularies change through their files (ontology/vocab/)"))
     if elsewhere:
         said = {s: [(p, o) for p, o in graph.predicate_objects(s) if p not in _LINKS] for s in elsewhere}
         held = _held(store, [(s, p, o) for s, pairs in said.items() for p, o in pairs])
@@ -91,14 +114,16 @@ def graph_name_violations(owner: Owner, names: Collection[str]) -> list[Violatio
             for name in sorted(names) if (what := owner.reserved(name)) is not None]
 
 
-def _described_elsewhere(store: Store, subjects: list[URIRef], own: set[str]) -> dict[URIRef, str]:
-    """Subjects that a graph other than ``own`` describes -> which graph (one of them)."""
+def _described_in(store: Store, subjects: list[URIRef], *, exclude: Collection[str] = (),
+                 only: Collection[str] = ()) -> dict[URIRef, str]:
+    """Subjects that a graph (not in ``exclude``; in ``only``, if given) describes -> one such graph."""
     found: dict[URIRef, str] = {}
+    graphs = ", ".join(f"<{g}>" for g in sorted(only or exclude))
+    where = f"FILTER(?g IN ({graphs}))" if only else (f"FILTER(?g NOT IN ({graphs}))" if exclude else "")
     for start in range(0, len(subjects), _CHUNK):
         values = " ".join(f"<{s}>" for s in subjects[start:start + _CHUNK])
         result = store.query("SELECT ?s (SAMPLE(?g) AS ?in) WHERE { VALUES ?s { " + values + " } "
-                             "GRAPH ?g { ?s ?p ?o } FILTER(?g NOT IN (" + ", ".join(f"<{g}>" for g in sorted(own))
-                             + ")) } GROUP BY ?s")
+                             "GRAPH ?g { ?s ?p ?o } " + where + " } GROUP BY ?s")
         assert isinstance(result, SelectResult)
         for row in result.rows:
             found[row["s"]] = f"<{row['in']}>"  # type: ignore[index]
