@@ -259,3 +259,22 @@ def test_a_remote_engine_query_is_bounded_by_the_time_limit(tmp_path: Path, temp
         assert time.monotonic() - started < 5
         store.close()
         engine.kill()  # it is still computing the runaway; Oxigraph server cannot be told to stop
+
+
+def test_a_deeply_nested_query_costs_only_its_worker(limited_server: engines.ServeProcess) -> None:
+    """Oxigraph's parser recurses per level: deep enough, it overflows a stack. In a worker, that is
+    the worker's end (reported as a crash or a refusal, never a traceback), and the service goes on."""
+    base = limited_server.url
+    for depth in (5_000, 49_000):  # 49,000 levels: as deep as the query length limit allows
+        query = "SELECT * WHERE " + "{" * depth + "?s ?p ?o" + "}" * depth
+        request = urllib.request.Request(base + "/sparql", data=query.encode(), method="POST",
+                                         headers={"Content-Type": "application/sparql-query",
+                                                  "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status, body = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read()
+        assert status in (200, 400, 503), (depth, status)
+        assert b"Traceback" not in body
+    assert _get(base + LIGHT)[0] == 200
