@@ -41,6 +41,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     from service.links import href
 
     _honour_no_cache(app)
+    from service.negotiation import vary_on_accept
+
+    app.after_request(vary_on_accept)
     _name_the_client(app, settings)
     errors.register(app)
     security.register(app)

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from graph.queries import ParameterError
 from graph.store import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreUnavailable, TooManyQueries
-from service.negotiation import NotAcceptable
+from service.negotiation import HTML, JSON, NotAcceptable, negotiate, wants_page_json
 from service.state import state
 
 log = logging.getLogger("clusterkg.service")
@@ -22,11 +22,13 @@ TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method n
 
 
 def _wants_page() -> bool:
-    if request.path.startswith(("/api/", "/sparql")) or request.args.get("format"):
+    """An error as a page only to a browser asking for one, and never on the APIs."""
+    if request.path.startswith(("/api/", "/sparql", "/graph-store", "/update")):
         return False
-    accept = request.accept_mimetypes
-    return accept.best_match(["application/json", "text/html"]) == "text/html" and \
-        accept["text/html"] > accept["application/json"]
+    try:
+        return not wants_page_json() and negotiate([HTML, JSON], JSON) == HTML
+    except NotAcceptable:
+        return False
 
 
 def _error(status: int, message: str, **extra: object):

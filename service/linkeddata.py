@@ -14,39 +14,45 @@ from graph.namespaces import CKG, DCTERMS, OWL, PREFIXES, RDF, RDFS, SKOS
 from graph.results import GraphResult
 from service import viewmodels as vm
 from service.links import ONTOLOGY_IRI, href, iri_for_path
-from service.negotiation import FORMAT_ALIASES, JSONLD, NTRIPLES, RDFXML, TURTLE
+from service.negotiation import (
+    GRAPH_ALIASES,
+    GRAPH_NAMES,
+    GRAPH_TYPES,
+    HTML,
+    JSONLD,
+    RDFLIB_FORMATS,
+    TURTLE,
+    negotiate,
+)
 from service.state import state
 
 blueprint = Blueprint("linkeddata", __name__)
 
-RDF_TYPES = [TURTLE, JSONLD, NTRIPLES, RDFXML]
-RDFLIB_FORMAT = {TURTLE: "turtle", JSONLD: "json-ld", NTRIPLES: "nt", RDFXML: "xml"}
+# a resource is a page for browsers, RDF for everyone else (application/json: JSON-LD, which is
+# JSON); the page's own data is ?format=json
+RESOURCE_TYPES = [HTML, *GRAPH_TYPES]
+RESOURCE_NAMES = {**GRAPH_NAMES, "html": HTML}
 VOID = "http://rdfs.org/ns/void#"
 
 
 def _representation() -> str:
-    """'html', 'json' or an RDF media type, from ?format= or the Accept header."""
-    fmt = request.args.get("format")
-    if fmt:
-        if fmt in ("html", "json"):
-            return fmt
-        wanted = FORMAT_ALIASES.get(fmt)
-        if wanted in RDF_TYPES:
-            return wanted
-        abort(406, description="format must be html, json, ttl, jsonld, nt or rdfxml")
-    best = request.accept_mimetypes.best_match(["text/html", "application/json", *RDF_TYPES], default="text/html")
-    if best == "text/html" or request.accept_mimetypes.best in (None, "*/*"):
-        return "html"
-    return "json" if best == "application/json" else best
+    """'html', 'json' (the page's data) or the RDF media type asked for, from ?format= or Accept."""
+    if request.args.get("format") == "json":
+        return "json"
+    media = negotiate(RESOURCE_TYPES, HTML, names=RESOURCE_NAMES)
+    return "html" if media == HTML else media
 
 
-def _rdf_response(graph: Graph, media_type: str) -> Response:
+def _rdf_response(graph: Graph, asked: str) -> Response:
+    """``graph`` in the RDF format ``asked`` names; JSON-LD compacted with the prefixes as its context."""
+    kind = GRAPH_ALIASES.get(asked, asked)
     for prefix, ns in PREFIXES.items():
         graph.bind(prefix, ns)
-    body = graph.serialize(format=RDFLIB_FORMAT[media_type])
-    response = Response(body, mimetype=media_type)
-    response.headers["Vary"] = "Accept"
-    return response
+    if kind == JSONLD:
+        body = graph.serialize(format="json-ld", context=dict(PREFIXES), auto_compact=True)
+    else:
+        body = graph.serialize(format=RDFLIB_FORMATS[kind])
+    return Response(body, content_type=f"{asked}; charset=utf-8")
 
 
 def _describe(iri: str) -> Graph:
@@ -83,7 +89,7 @@ def _resource(iri: str):
     if not len(graph):
         abort(404, description=f"nothing is known of <{iri}>")
     representation = _representation()
-    if representation in RDF_TYPES:
+    if representation not in ("html", "json"):
         return _rdf_response(graph, representation)
     subject = URIRef(iri)
     types = set(graph.objects(subject, RDF.type))
@@ -95,9 +101,7 @@ def _resource(iri: str):
         data, template = _resource_rows(graph, iri), "resource.html"
     if representation == "json":
         return jsonify(data)
-    response = Response(render_template(template, data=data, iri=iri, rdf_links=_rdf_links()))
-    response.headers["Vary"] = "Accept"
-    return response
+    return Response(render_template(template, data=data, iri=iri, rdf_links=_rdf_links()))
 
 
 def _rdf_links() -> dict[str, str]:
@@ -153,7 +157,7 @@ def ontology_docs() -> dict[str, Any]:
 @blueprint.get("/ontology")
 def ontology():
     representation = _representation()
-    if representation in RDF_TYPES:
+    if representation not in ("html", "json"):
         if representation == TURTLE:
             return Response(ONTOLOGY_FILE.read_text(encoding="utf-8"), mimetype=TURTLE)
         return _rdf_response(Graph().parse(ONTOLOGY_FILE), representation)
@@ -198,4 +202,4 @@ def void_graph() -> Graph:
 @blueprint.get("/.well-known/void")
 def void():
     representation = _representation()
-    return _rdf_response(void_graph(), representation if representation in RDF_TYPES else TURTLE)
+    return _rdf_response(void_graph(), representation if representation not in ("html", "json") else TURTLE)

@@ -8,21 +8,14 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
 
 from service import viewmodels as vm
+from service.negotiation import wants_page_json
 from service.state import state
 
 blueprint = Blueprint("pages", __name__)
 
 
-def wants_json() -> bool:
-    if request.args.get("format") == "json":
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes["application/json"] > \
-        request.accept_mimetypes["text/html"]
-
-
 def page(template: str, data: dict[str, Any], **extra: Any):
-    if wants_json():
+    if wants_page_json():
         return jsonify(data)
     return render_template(template, data=data, **extra)
 

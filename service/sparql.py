@@ -12,7 +12,16 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from graph.namespaces import CKG, PREFIXES, VOCAB
 from graph.sparql_text import query_form
-from service.negotiation import GRAPH_TYPES, JSONLD, NTRIPLES, TURTLE, choose, render_result
+from service.negotiation import (
+    GRAPH_NAMES,
+    GRAPH_TYPES,
+    HTML,
+    RESULT_TYPES,
+    TURTLE,
+    NotAcceptable,
+    negotiate,
+    render_result,
+)
 from service.state import state
 
 blueprint = Blueprint("sparql", __name__)
@@ -59,9 +68,11 @@ def endpoint():
 
 
 def _wants_html() -> bool:
-    accept = request.accept_mimetypes
-    return accept.best_match(["text/html", "text/turtle", "application/sparql-results+json"]) == "text/html" \
-        and accept["text/html"] > accept["text/turtle"]
+    """A browser (HTML before any answer format), not a SPARQL client."""
+    try:
+        return negotiate([*RESULT_TYPES, *GRAPH_TYPES, HTML], "application/sparql-results+json") == HTML
+    except NotAcceptable:
+        return False
 
 
 def editor_page(query: str):
@@ -90,11 +101,12 @@ def service_description() -> Response:
     # IRIs of our own making (the request's URL is validated by werkzeug; the base by config)
     turtle = render_template("service-description.ttl", endpoint=request.base_url,
                              graphs=state().settings.base_iri + "graph/")
-    wanted = choose(request, GRAPH_TYPES, TURTLE)
+    wanted = negotiate(GRAPH_TYPES, TURTLE, names=GRAPH_NAMES)
     if wanted == TURTLE:
-        return Response(turtle, mimetype=TURTLE, content_type="text/turtle; charset=utf-8")
+        return Response(turtle, content_type="text/turtle; charset=utf-8")
     from rdflib import Graph
 
-    graph = Graph().parse(data=turtle, format="turtle")
-    fmt = {NTRIPLES: "nt", JSONLD: "json-ld", "application/json": "json-ld", "application/rdf+xml": "xml"}[wanted]
-    return Response(graph.serialize(format=fmt), mimetype=wanted)
+    from graph.results import GraphResult
+    from service.negotiation import render_graph_result
+
+    return render_graph_result(GraphResult(Graph().parse(data=turtle, format="turtle")), wanted)

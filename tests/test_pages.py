@@ -171,11 +171,12 @@ def test_hostile_literals_are_escaped(store, settings: Settings, make_app) -> No
     Importer(store, settings).import_file(FIXTURES / "hostile" / "hostile.ttl")
     app = make_app(settings, store=store, config={"TESTING": True})
     client = app.test_client()
-    for path in ("/clusters", "/data/test/cluster", "/vocab/resilience-challenges/other",
-                 "/queries/clusters", "/data/test/answer", "/share?concept=" + VOCAB + "resilience-challenges/other"):
+    cluster, answer = "/resource?iri=https://example.org/hostile/cluster", "/resource?iri=https://example.org/hostile/answer"
+    for path in ("/clusters", cluster, "/vocab/resilience-challenges/other",
+                 "/queries/clusters", answer, "/share?concept=" + VOCAB + "resilience-challenges/other"):
         response, body = get(client, path)
         assert response.status_code == 200, path
         assert "<script>alert" not in body and "<img src=x" not in body and "</blockquote><script>" not in body, path
-    _, body = get(client, "/data/test/cluster")
+    _, body = get(client, cluster)
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Kraków Klaster 東京 &#34;Ω&#34;" in body
     assert "Ελληνικά, العربية" in body
