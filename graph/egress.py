@@ -197,6 +197,9 @@ def hand_over(conn: Connection, plan: Plan) -> bool:
     except ConfinementUnavailable as exc:
         conn.send(("unconfined", str(exc)))
         return False
+    except OSError:  # the namespaces are entered: no network at all, not even to the allowed endpoints
+        log.exception("the allowed SERVICE endpoints could not be set up inside the confinement")
+        listeners = []
     conn.send(("confined", len(listeners)))
     for listener in listeners:
         send_handle(conn, listener.fileno(), os.getppid())

@@ -44,17 +44,20 @@ class Owner:
     clusterkg's own mappings (``mints_data``: the survey CSV, D2.3), the data namespace under the
     base, which those mappings mint (a file mints in a namespace of its own). ``parts_of``: this
     import's new responses, whose parts (``<response>/answer/…``) only it can have minted, so they
-    are not looked up."""
+    are not looked up. A ``maintainer``'s write (the Graph Store Protocol, SPARQL Update) may say
+    new things of any data resource, in any graph but the protected ones; the ontology's and the
+    vocabularies' namespaces and hierarchies stay closed to it too."""
 
     iris: DataIRIs
     own_graph: str
     mints_data: bool = False
     parts_of: frozenset[URIRef] = frozenset()
+    maintainer: bool = False  # a maintainer's graph write: may say new things of any data resource
 
     def __post_init__(self) -> None:
         kept = [(str(CKG), "the ontology"), (str(VOCAB), "the vocabularies"),
                 (str(self.iris.graph("")), "the store's graph names"), ("urn:clusterkg:", "clusterkg")]
-        if not self.mints_data:
+        if not self.mints_data and not self.maintainer:
             kept.append((self.iris.base, "clusterkg's data (its mappings mint there)"))
         object.__setattr__(self, "_kept", tuple(kept))
         object.__setattr__(self, "_prefixes", tuple(prefix for prefix, _ in kept))
@@ -80,7 +83,7 @@ def violations(store: Store, owner: Owner, graph: Graph, origins: Origins,
     own = {owner.own_graph, *skip}
     # the cluster summary describes every cluster, derived from the imports: it owns nothing
     derived = {str(owner.iris.graph(*SUMMARY_GRAPH_PATH)), SIZES_GRAPH}
-    elsewhere = _described_in(store, subjects, exclude=own | derived)
+    elsewhere = {} if owner.maintainer else _described_in(store, subjects, exclude=own | derived)
     kept = {s: what for s in subjects if s not in elsewhere and (what := owner.reserved(s)) is not None}
     mine = _described_in(store, list(kept), only=own) if kept else {}
     for subject, what in sorted(kept.items()):

@@ -23,7 +23,8 @@ from graph.guard import ServiceRefused, check_services, refuse_keyword
 from graph.importer import store_context
 from graph.mapping.rdf_file import parse_rdf
 from graph.namespaces import DataIRIs
-from graph.store import Store
+from graph.sparql_text import tokenize
+from graph.store import QueryDataset, Store
 from graph.store.sizes import SIZES_GRAPH
 from graph.validate import ValidationReport, validate_graph
 
@@ -74,7 +75,7 @@ class GraphWriter:
             if graph is None or not len(graph):
                 continue
             report = validate_graph(graph, context=store_context(self.store, graph))
-            owner = ownership.Owner(self.iris, name)
+            owner = ownership.Owner(self.iris, name, maintainer=True)
             report = ValidationReport([*report.violations,
                                        *ownership.violations(self.store, owner, graph, {}, skip=set(graphs))])
             if not report.conforms:
@@ -113,7 +114,10 @@ class GraphWriter:
             return self._commit({name: None})
 
     # -- SPARQL Update ------------------------------------------------------------------------------------
-    def update(self, sparql: str) -> WriteOutcome:
+    def update(self, sparql: str, *, using: QueryDataset | None = None, base: str | None = None) -> WriteOutcome:
+        """Run a SPARQL update: its WHERE reads the union of the graphs as its default graph (as
+        queries do) unless ``using`` (the protocol's using-graph-uri / using-named-graph-uri) or
+        its own USING say otherwise; relative IRIs resolve against ``base``."""
         # nothing is fetched from elsewhere: the job's process has no network (graph.jobs), and the
         # text is checked first, as strictly as graph.guard can, for a clear refusal
         try:
@@ -121,23 +125,16 @@ class GraphWriter:
             check_services(sparql, frozenset(), strict=True)
         except ServiceRefused as exc:
             raise WriteRefused(f"{exc} (updates here fetch nothing from elsewhere)") from None
+        operations = split_update(sparql)
+        if using is not None:
+            operations = [with_using(operation, using) for operation in operations]
         with _WRITE_LOCK:
             before = self._snapshot()
             after = ox.Store()
             after.extend(before.quads_for_pattern(None, None, None, None))
-            # the update reads the union of the graphs as its default graph, as queries do: a copy
-            # of it is the default graph here, which the update must leave as it is
-            after.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
-            union = _triples(after, None)
-            try:
-                after.update(sparql)
-            except SyntaxError as exc:
-                raise WriteRefused("SPARQL update syntax error: " + " ".join(str(exc).split())[:240]) from exc
-            except (OSError, RuntimeError, ValueError) as exc:  # e.g. CLEAR GRAPH (not SILENT) of a missing graph
-                raise WriteRefused("the update failed: " + " ".join(str(exc).split())[:240]) from exc
-            if _triples(after, None) != union:
-                raise WriteRefused("the update writes to the default graph, which is the union of all graphs "
-                                   "and read-only; write into a named graph (INSERT DATA { GRAPH <iri> { ... } })")
+            for operation in operations:
+                _run_on_union(after, operation, base)
+            after.update("CLEAR SILENT DEFAULT")
             changed: dict[str, Graph | None] = {}
             names = {g.value for g in before.named_graphs()} | {g.value for g in after.named_graphs()}
             for name in sorted(names):
@@ -158,6 +155,90 @@ class GraphWriter:
         return snapshot
 
 
+def _run_on_union(store: ox.Store, operation: str, base: str | None) -> None:
+    """One operation of an update on ``store`` (in memory), its default graph the union of the
+    named graphs as they are now (a copy, made anew for each operation), which the operation may
+    not write to: afterwards it must still be that union, or the union of what the operation left."""
+    store.update("CLEAR SILENT DEFAULT ; INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+    union = _triples(store, None)
+    try:
+        store.update(operation, base_iri=base)
+    except SyntaxError as exc:
+        raise WriteRefused("SPARQL update syntax error: " + " ".join(str(exc).split())[:240]) from exc
+    except (OSError, RuntimeError, ValueError) as exc:  # e.g. CLEAR GRAPH (not SILENT) of a missing graph
+        raise WriteRefused("the update failed: " + " ".join(str(exc).split())[:240]) from exc
+    default = _triples(store, None)
+    if default != union and default != _union(store):
+        raise WriteRefused("the update writes to the default graph, which is the union of all graphs "
+                           "and read-only; write into a named graph (INSERT DATA { GRAPH <iri> { ... } })")
+
+
+def split_update(sparql: str) -> list[str]:
+    """An update's operations (split at the ``;`` between them), each with the PREFIX and BASE
+    declarations of the operations before it, which stay in force."""
+    tokens = [t for t in tokenize(sparql) if t.kind not in ("space", "comment")]
+    depth, start, parts = 0, 0, []
+    for token in tokens:
+        if token.kind == "open":
+            depth += 1
+        elif token.kind == "close":
+            depth -= 1
+        elif depth == 0 and token.text == ";":
+            parts.append(sparql[start:token.start])
+            start = token.end
+    parts.append(sparql[start:])
+    operations, prologue = [], ""
+    for part in parts:
+        if part.strip():
+            operations.append(prologue + part)
+        prologue += _declarations(part)
+    return operations or [sparql]
+
+
+def _declarations(text: str) -> str:
+    tokens = [t for t in tokenize(text) if t.kind not in ("space", "comment")]
+    out = []
+    for i, token in enumerate(tokens):
+        word = token.text.upper() if token.kind == "word" else ""
+        if word == "PREFIX" and i + 2 < len(tokens) and tokens[i + 2].kind == "iri":
+            out.append(f"PREFIX {tokens[i + 1].text} {tokens[i + 2].text}\n")
+        elif word == "BASE" and i + 1 < len(tokens) and tokens[i + 1].kind == "iri":
+            out.append(f"BASE {tokens[i + 1].text}\n")
+    return "".join(out)
+
+
+def with_using(sparql: str, using: QueryDataset) -> str:
+    """The update with the protocol's using-graph-uri / using-named-graph-uri written into each of
+    its DELETE/INSERT ... WHERE operations as USING / USING NAMED; refused where the update names its
+    own (USING, WITH) or an operation cannot take them (DELETE WHERE)."""
+    tokens = [t for t in tokenize(sparql) if t.kind not in ("space", "comment")]
+    words = [t.text.upper() if t.kind == "word" else "" for t in tokens]
+    if "USING" in words or "WITH" in words:
+        raise WriteRefused("the update names its own dataset (USING or WITH) and the request using-graph-uri or "
+                           "using-named-graph-uri: give one of them")
+    clauses = " ".join([*(f"USING <{g}>" for g in using.default), *(f"USING NAMED <{g}>" for g in using.named)])
+    depth, cuts = 0, []
+    for i, token in enumerate(tokens):
+        if token.kind == "open":
+            depth += 1
+        elif token.kind == "close":
+            depth -= 1
+        elif depth == 0 and words[i] == "WHERE":
+            if i and words[i - 1] == "DELETE":
+                raise WriteRefused("using-graph-uri and using-named-graph-uri cannot apply to DELETE WHERE; "
+                                   "write it as DELETE { ... } WHERE { ... }")
+            cuts.append(token.start)
+    for at in reversed(cuts):
+        sparql = f"{sparql[:at]}{clauses} {sparql[at:]}"
+    return sparql
+
+
+def _union(store: ox.Store) -> set[tuple[str, str, str]]:
+    """Every triple of every named graph."""
+    return {(str(q.subject), str(q.predicate), str(q.object)) for q in store.quads_for_pattern(None, None, None, None)
+            if not isinstance(q.graph_name, ox.DefaultGraph)}
+
+
 def _triples(store: ox.Store, name: str | None) -> set[tuple[str, str, str]]:
     """The triples of the named graph ``name`` (None: the default graph)."""
     graph = ox.DefaultGraph() if name is None else ox.NamedNode(name)
@@ -172,8 +253,9 @@ def _graph(triples: set[tuple[str, str, str]]) -> Graph:
 
 
 # -- as maintainers' jobs (graph.jobs: a process of their own, given its store) -------------------------
-def update_job(store: Store, settings: Settings, sparql: str) -> WriteOutcome:
-    return GraphWriter(store, settings).update(sparql)
+def update_job(store: Store, settings: Settings, sparql: str, using: QueryDataset | None = None,
+               base: str | None = None) -> WriteOutcome:
+    return GraphWriter(store, settings).update(sparql, using=using, base=base)
 
 
 def store_graph_job(store: Store, settings: Settings, name: str, body: bytes, fmt: str,

@@ -23,6 +23,7 @@ from graph.mapping.rdf_file import RDFFormatError
 from graph.mapping.survey_csv import CSVFormatError
 from graph.writes import WriteRefused, WriteRejected
 from service.negotiation import render_result
+from service.protocol import read_operation
 from service.state import state
 
 blueprint = Blueprint("admin", __name__)
@@ -253,16 +254,10 @@ def gsp_delete():
 @blueprint.post("/update")
 @bearer_required
 def sparql_update():
-    media = (request.mimetype or "").lower()
-    if media == "application/sparql-update":
-        text = request.get_data(as_text=True)
-    elif media == "application/x-www-form-urlencoded":
-        text = request.form.get("update", "")
-    else:
-        abort(415, description="send the update as application/sparql-update or as the form field 'update'")
-    if not text.strip():
+    operation = read_operation("update")
+    if operation is None or not operation.text.strip():
         abort(400, description="the update is empty")
-    outcome = _write(lambda: _job(writes.update_job, text))
+    outcome = _write(lambda: _job(writes.update_job, operation.text, operation.dataset, operation.base))
     if isinstance(outcome, tuple):
         return outcome
     return jsonify({"changed": outcome.changed, "triples": outcome.triples})

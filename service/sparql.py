@@ -22,48 +22,30 @@ from service.negotiation import (
     negotiate,
     render_result,
 )
+from service.protocol import read_operation, with_base
 from service.state import state
 
 blueprint = Blueprint("sparql", __name__)
-
-def _query_text() -> str | None:
-    if request.method == "GET":
-        if "update" in request.args:
-            abort(400, description="updates are not accepted at this endpoint (it is read-only)")
-        return request.args.get("query")
-    content_type = (request.mimetype or "").lower()
-    if content_type == "application/sparql-update":
-        abort(400, description="updates are not accepted at this endpoint (it is read-only)")
-    if content_type == "application/sparql-query":
-        return request.get_data(as_text=True)
-    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        if "update" in request.form:
-            abort(400, description="updates are not accepted at this endpoint (it is read-only)")
-        return request.form.get("query")
-    abort(415, description="send the query as application/sparql-query or as the form field 'query'")
-    return None
-
 
 @blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
 def endpoint():
     if request.method == "OPTIONS":
         return Response(status=204)
-    for param in ("default-graph-uri", "named-graph-uri"):
-        if param in request.values:
-            abort(400, description=f"{param} is not supported: the default graph is the union of all graphs; "
-                                   "use FROM or GRAPH in the query")
-    text = _query_text()
-    if request.method == "GET" and (request.args.get("editor") or not (text or "").strip()) and _wants_html():
-        return editor_page(text or "")
-    if text is None or not text.strip():
+    operation = read_operation("query")
+    if operation is None or not operation.text.strip():
+        if request.method == "GET" and _wants_html():
+            return editor_page(operation.text if operation else "")
         return service_description()
+    if request.method == "GET" and request.args.get("editor") and _wants_html():
+        return editor_page(operation.text)
     limit = state().settings.max_query_length
-    if len(text) > limit:
+    if len(operation.text) > limit:
         abort(413, description=f"the query is longer than {limit} characters, this service's limit")
-    if query_form(text) is None:
+    if query_form(operation.text) is None:
         abort(400, description="only SELECT, CONSTRUCT, ASK and DESCRIBE queries are accepted; "
                                "updates are refused (the endpoint is read-only)")
-    result = state().store.query(text, max_rows=state().settings.max_rows)
+    result = state().store.query(with_base(operation.text, operation.base), max_rows=state().settings.max_rows,
+                                 dataset=operation.dataset)
     return render_result(result, request)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from graph.config import Settings
 from graph.store.base import (
     QueryAborted,
+    QueryDataset,
     QueryTimeout,
     Store,
     StoreBusy,
@@ -14,8 +15,8 @@ from graph.store.base import (
     TooManyQueries,
 )
 
-__all__ = ["QueryAborted", "QueryTimeout", "Store", "StoreBusy", "StoreChanged", "StoreError", "StoreUnavailable",
-           "TooManyQueries",
+__all__ = ["QueryAborted", "QueryDataset", "QueryTimeout", "Store", "StoreBusy", "StoreChanged", "StoreError",
+           "StoreUnavailable", "TooManyQueries",
            "open_store", "with_confined_queries", "with_query_limits", "with_result_cache"]
 
 

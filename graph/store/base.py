@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from rdflib import Dataset, Graph
 from rdflib.term import Node
@@ -40,6 +41,17 @@ class TooManyQueries(StoreBusy):
     """The client has a heavy query running, or as many queries as there are workers (graph.store.sandbox)."""
 
 
+@dataclass(frozen=True)
+class QueryDataset:
+    """The RDF dataset a query is given (the SPARQL Protocol's ``default-graph-uri`` and
+    ``named-graph-uri``): its default graph is the merge of ``default``, its named graphs are
+    ``named``; it takes the place of the query's own FROM and FROM NAMED. Without one, a query's
+    default graph is the union of every graph."""
+
+    default: tuple[str, ...] = ()
+    named: tuple[str, ...] = ()
+
+
 class Store(ABC):
     """A quad store that queries the union of its named graphs as the default graph.
 
@@ -51,9 +63,9 @@ class Store(ABC):
 
     @abstractmethod
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
-              max_rows: int | None = None) -> QueryResult:
+              max_rows: int | None = None, dataset: QueryDataset | None = None) -> QueryResult:
         """Run a read-only SPARQL query; with ``max_rows``, at most that many rows (or triples)
-        are returned and the result says it was truncated.
+        are returned and the result says it was truncated; with ``dataset``, on that dataset.
 
         ``bindings`` pre-bind variables without pasting them into the text (SPARQL-dev SEP-0007
         substitution); as in SEP-0007, a bound variable must be in the SELECT projection.
@@ -153,8 +165,8 @@ class StoreWrapper(Store):
         self.allowed_services = inner.allowed_services
 
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
-              max_rows: int | None = None) -> QueryResult:
-        return self.inner.query(sparql, bindings, max_rows=max_rows)
+              max_rows: int | None = None, dataset: QueryDataset | None = None) -> QueryResult:
+        return self.inner.query(sparql, bindings, max_rows=max_rows, dataset=dataset)
 
     def select_texts(self, sparql: str) -> list[tuple[str | None, ...]]:
         return self.inner.select_texts(sparql)

@@ -26,7 +26,7 @@ from rdflib import Graph
 from rdflib.term import Node
 
 from graph.results import AskResult, QueryResult, SelectResult
-from graph.store.base import Store, StoreWrapper
+from graph.store.base import QueryDataset, Store, StoreWrapper
 
 cache_bypass: ContextVar[bool] = ContextVar("clusterkg_result_cache_bypass", default=False)
 
@@ -66,11 +66,11 @@ class CachedStore(StoreWrapper):
         self.misses = 0
 
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
-              max_rows: int | None = None) -> QueryResult:
+              max_rows: int | None = None, dataset: QueryDataset | None = None) -> QueryResult:
         generation = self.inner.generation()
         if not generation or cache_bypass.get():
-            return self.inner.query(sparql, bindings, max_rows=max_rows)
-        key = (sparql, tuple(sorted((k, v.n3()) for k, v in (bindings or {}).items())), max_rows)
+            return self.inner.query(sparql, bindings, max_rows=max_rows, dataset=dataset)
+        key = (sparql, tuple(sorted((k, v.n3()) for k, v in (bindings or {}).items())), max_rows, dataset)
         with self._lock:
             if generation != self._generation:
                 self._clear(generation)
@@ -80,7 +80,7 @@ class CachedStore(StoreWrapper):
                 self.hits += 1
                 return entry[0]
             self.misses += 1
-        result = self.inner.query(sparql, bindings, max_rows=max_rows)
+        result = self.inner.query(sparql, bindings, max_rows=max_rows, dataset=dataset)
         size = _size(result)
         # kept only if nobody wrote while it ran (else it may describe the store before the write)
         if size is not None and size[0] <= self.max_rows // 4 and size[1] <= self.max_bytes // 4 \

@@ -30,7 +30,7 @@ from rdflib.term import Node
 from graph.guard import ServiceRefused, check_services
 from graph.results import CELL_BYTES, AskResult, GraphResult, QueryResult, Row, SelectResult
 from graph.store import bulkwrite, sizes
-from graph.store.base import Preloading, Store, StoreChanged, StoreError, StoreUnavailable
+from graph.store.base import Preloading, QueryDataset, Store, StoreChanged, StoreError, StoreUnavailable
 from graph.store.lockfile import StoreLock
 from graph.store.terms import (
     Encoded,
@@ -171,23 +171,26 @@ class EmbeddedStore(Store):
 
     # -- reads ------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
-              max_rows: int | None = None) -> QueryResult:
-        return self._query(sparql, bindings, lambda result: materialise(result, max_rows))
+              max_rows: int | None = None, dataset: QueryDataset | None = None) -> QueryResult:
+        return self._query(sparql, bindings, lambda result: materialise(result, max_rows), dataset)
 
     def query_encoded(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
-                      max_rows: int | None = None, max_bytes: int | None = None) -> tuple:
+                      max_rows: int | None = None, max_bytes: int | None = None,
+                      dataset: QueryDataset | None = None) -> tuple:
         """The query's result in a form that crosses a process boundary cheaply, for the sandbox's
         workers: a SELECT's rows as tuples of strings (no rdflib terms to pickle and rebuild one by
         one, which cost a 1,000-row answer ~30 ms); :func:`decode_result` turns it into ours."""
-        return self._query(sparql, bindings, lambda result: _encode(result, max_rows, max_bytes))
+        return self._query(sparql, bindings, lambda result: _encode(result, max_rows, max_bytes), dataset)
 
     def select_texts(self, sparql: str) -> list[tuple[str | None, ...]]:
         """(Store.select_texts) Oxigraph's own N-Triples form of each term: no rdflib terms made."""
         return self._query(sparql, None, term_texts)
 
-    def _query(self, sparql: str, bindings: Mapping[str, Node] | None, read: Callable[[object], T]) -> T:
+    def _query(self, sparql: str, bindings: Mapping[str, Node] | None, read: Callable[[object], T],
+               dataset: QueryDataset | None = None) -> T:
         with self._reader() as handle:
-            return run_query(handle, sparql, bindings, read, self.allowed_services, strict=not self.confined)
+            return run_query(handle, sparql, bindings, read, self.allowed_services, strict=not self.confined,
+                             dataset=dataset)
 
     def stored_triples(self) -> int:
         """What the store holds, by its recorded graph sizes."""
@@ -349,7 +352,7 @@ def addition_rows(additions: Mapping[str, str] | None) -> list[tuple[ox.NamedNod
 
 
 def run_query(handle: ox.Store, sparql: str, bindings: Mapping[str, Node] | None, read: Callable[[object], T],
-              allowed_services: frozenset[str], *, strict: bool = True) -> T:
+              allowed_services: frozenset[str], *, strict: bool = True, dataset: QueryDataset | None = None) -> T:
     """``sparql`` on ``handle``, its default graph the union of every graph; the answer as ``read``
     makes it. SERVICE calls only to ``allowed_services`` (graph.guard; ``strict`` where nothing
     else enforces them)."""
@@ -358,8 +361,12 @@ def run_query(handle: ox.Store, sparql: str, bindings: Mapping[str, Node] | None
     except ServiceRefused as exc:
         raise StoreError(str(exc)) from exc
     substitutions = {ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()} or None
+    where: dict[str, object] = {"use_default_graph_as_union": True}
+    if dataset is not None:
+        where = {"default_graph": [ox.NamedNode(g) for g in dataset.default] or [ox.DefaultGraph()],
+                 "named_graphs": [ox.NamedNode(g) for g in dataset.named]}
     try:
-        return read(handle.query(sparql, use_default_graph_as_union=True, substitutions=substitutions))
+        return read(handle.query(sparql, substitutions=substitutions, **where))
     except SyntaxError as exc:
         raise StoreError(f"SPARQL syntax error: {_one_line(str(exc))}") from exc
     except OSError as exc:  # the engine's own words name addresses and errors: for the log only

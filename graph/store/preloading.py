@@ -47,7 +47,7 @@ from rdflib.term import Node
 
 from graph.results import QueryResult
 from graph.store import bulkwrite, sizes
-from graph.store.base import Preloading, StoreChanged, StoreError
+from graph.store.base import Preloading, QueryDataset, StoreChanged, StoreError
 from graph.store.embedded import (
     EmbeddedStore,
     addition_rows,
@@ -138,9 +138,9 @@ class EmbeddedPreloading(Preloading):
 
     # -- reads -------------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
-              max_rows: int | None = None) -> QueryResult:
-        if self._session is None:
-            return self.inner.query(sparql, bindings, max_rows=max_rows)
+              max_rows: int | None = None, dataset: QueryDataset | None = None) -> QueryResult:
+        if self._session is None or dataset is not None:
+            return self.inner.query(sparql, bindings, max_rows=max_rows, dataset=dataset)
         return self._session.read(sparql, bindings, lambda result: materialise(result, max_rows))
 
     def select_texts(self, sparql: str) -> list[tuple[str | None, ...]]:

@@ -31,7 +31,7 @@ from graph.namespaces import is_absolute_iri
 from graph.results import AskResult, GraphResult, QueryResult, SelectResult
 from graph.sparql_text import query_form, where_group_start
 from graph.store import dialects, sizes
-from graph.store.base import QueryAborted, QueryTimeout, Store, StoreError, StoreUnavailable
+from graph.store.base import QueryAborted, QueryDataset, QueryTimeout, Store, StoreError, StoreUnavailable
 from graph.store.dataops import data_ops
 from graph.store.terms import ntriples
 
@@ -152,7 +152,7 @@ class RemoteStore(Store):
         return result
 
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
-              max_rows: int | None = None) -> QueryResult:
+              max_rows: int | None = None, dataset: QueryDataset | None = None) -> QueryResult:
         sparql = bind_with_values(sparql, bindings or {})
         try:
             check_services(sparql, self.allowed_services, strict=True)
@@ -162,14 +162,14 @@ class RemoteStore(Store):
         if form is None:
             raise StoreError("SPARQL syntax error: only SELECT, ASK, CONSTRUCT and DESCRIBE queries are run here")
         if form in ("CONSTRUCT", "DESCRIBE"):
-            graph = self._construct(sparql, form, Graph())
+            graph = self._construct(sparql, form, Graph(), dataset)
             if max_rows is not None and len(graph) > max_rows:
                 kept = Graph()
                 for triple in list(graph)[:max_rows]:
                     kept.add(triple)
                 return GraphResult(kept, truncated=True)
             return GraphResult(graph)
-        wrapper = self._query_wrapper(sparql, form)
+        wrapper = self._query_wrapper(sparql, form, dataset)
         wrapper.setReturnFormat(JSON)
         wrapper.addCustomHttpHeader("Accept", "application/sparql-results+json")
         raw = self._run(wrapper)
@@ -189,8 +189,12 @@ class RemoteStore(Store):
             return SelectResult(variables, rows[:max_rows], truncated=True)
         return SelectResult(variables, rows)
 
-    def _query_wrapper(self, sparql: str, form: str) -> SPARQLWrapper:
+    def _query_wrapper(self, sparql: str, form: str, dataset: QueryDataset | None = None) -> SPARQLWrapper:
         wrapper = self._wrapper(self.endpoint)
+        for graph in dataset.default if dataset else ():  # the protocol's dataset: the engine applies it
+            wrapper.addDefaultGraph(graph)
+        for graph in dataset.named if dataset else ():
+            wrapper.addNamedGraph(graph)
         if self.query_timeout_s:
             wrapper.setTimeout(max(1, math.ceil(self.query_timeout_s)))  # SPARQLWrapper takes whole seconds
         wrapper.setQuery(sparql)
@@ -199,10 +203,10 @@ class RemoteStore(Store):
         wrapper.queryType = form
         return wrapper
 
-    def _construct(self, sparql: str, form: str, into: Graph) -> Graph:
+    def _construct(self, sparql: str, form: str, into: Graph, dataset: QueryDataset | None = None) -> Graph:
         """The triples of a CONSTRUCT or DESCRIBE, parsed straight into ``into`` (a graph of a
         dataset, say: each triple is added once, not copied from graph to graph)."""
-        wrapper = self._query_wrapper(sparql, form)
+        wrapper = self._query_wrapper(sparql, form, dataset)
         # SPARQLWrapper also sends format=... parameters, which Virtuoso obeys over Accept
         wrapper.setReturnFormat(TURTLE)
         wrapper.addCustomHttpHeader("Accept", self.dialect.graph_accept)

@@ -46,6 +46,7 @@ from graph import egress
 from graph.results import QueryResult
 from graph.store.base import (
     QueryAborted,
+    QueryDataset,
     QueryTimeout,
     StoreBusy,
     StoreError,
@@ -90,7 +91,7 @@ def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
     store: EmbeddedStore | None = None
     while True:
         try:
-            sparql, bindings, max_rows = conn.recv()
+            sparql, bindings, max_rows, dataset = conn.recv()
         except (EOFError, OSError):
             return
         try:
@@ -98,7 +99,7 @@ def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
                 store = EmbeddedStore(Path(store_path), read_only=True, allowed_services=allowed_services,
                                       confined=confined)
             reply: tuple[Any, ...] = ("ok", store.query_encoded(sparql, bindings, max_rows=max_rows,
-                                                                max_bytes=answer_bytes))
+                                                                max_bytes=answer_bytes, dataset=dataset))
         except StoreError as exc:
             reply = ("error", type(exc).__name__, str(exc))
         except MemoryError:
@@ -213,22 +214,23 @@ class QueryWorkers:
                 if client is not None and not counts[0]:
                     self._by_client.pop(client, None)
 
-    def run(self, sparql: str, bindings: Mapping[str, Node] | None, max_rows: int | None) -> QueryResult:
+    def run(self, sparql: str, bindings: Mapping[str, Node] | None, max_rows: int | None,
+            dataset: QueryDataset | None = None) -> QueryResult:
         with self._admission(query_client.get()) as counts:
             try:
                 worker = self._idle.get(timeout=self.limits.queue_timeout)
             except queue.Empty:
                 raise StoreBusy(f"all {self.limits.workers} query workers are busy; "
                                 "please retry in a few seconds") from None
-            return self._run_on(worker, sparql, bindings, max_rows, counts)
+            return self._run_on(worker, (sparql, dict(bindings or {}), max_rows, dataset), counts)
 
-    def _run_on(self, worker: _Worker, sparql: str, bindings: Mapping[str, Node] | None, max_rows: int | None,
-                counts: list[int]) -> QueryResult:
+    def _run_on(self, worker: _Worker, job: tuple, counts: list[int]) -> QueryResult:
+        sparql = job[0]
         healthy = heavy = False
         started = time.monotonic()
         worker.stderr.take()
         try:
-            worker.conn.send((sparql, dict(bindings or {}), max_rows))
+            worker.conn.send(job)
             timeout, heavy_after = self.limits.timeout, self.limits.heavy_after
             if heavy_after is not None and (timeout is None or heavy_after < timeout) \
                     and not worker.conn.poll(heavy_after):
@@ -319,8 +321,8 @@ class SandboxedStore(StoreWrapper):
         self.workers = QueryWorkers(inner.path, inner.allowed_services, limits)
 
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
-              max_rows: int | None = None) -> QueryResult:
-        return self.workers.run(sparql, bindings, max_rows)
+              max_rows: int | None = None, dataset: QueryDataset | None = None) -> QueryResult:
+        return self.workers.run(sparql, bindings, max_rows, dataset)
 
     def close(self) -> None:
         """Stop the workers; the inner store belongs to whoever opened it."""
