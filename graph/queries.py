@@ -26,7 +26,15 @@ from rdflib.term import Node
 from graph.config import QUERIES_DIR
 from graph.namespaces import PREFIXES, is_absolute_iri
 from graph.results import QueryResult, SelectResult
-from graph.sparql_text import query_form, strip_comments, tokenize, values_blocks, variables, where_group_start
+from graph.sparql_text import (
+    query_form,
+    strip_comments,
+    tokenize,
+    values_blocks,
+    values_markers,
+    variables,
+    where_group_start,
+)
 from graph.store import Store
 from graph.vocab import normalise_label
 
@@ -126,8 +134,10 @@ class SavedQuery:
                 continue
             terms = resolve_values(store, param, raw)
             rows = " ".join(t.n3() for t in terms) if terms else "UNDEF"
-            if spans:
+            markers = self._markers[param.variable]
+            if spans or markers:
                 edits += [(start, end, f" {rows} ") for start, end in spans]
+                edits += [(start, end, f"VALUES ?{param.variable} {{ {rows} }}") for start, end in markers]
             else:
                 at = self._where_start
                 edits.append((at, at, f"\n  VALUES ?{param.variable} {{ {rows} }}\n"))
@@ -149,6 +159,11 @@ class SavedQuery:
             else:
                 sites[param.variable] = values_blocks(self.text, param.variable)
         return sites
+
+    @cached_property
+    def _markers(self) -> dict[str, list[tuple[int, int]]]:
+        """The author's ``# VALUES ?var`` comments: where each parameter's VALUES block goes."""
+        return {param.variable: values_markers(self.text, param.variable) for param in self.params}
 
     @cached_property
     def _where_start(self) -> int:

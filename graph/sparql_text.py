@@ -83,6 +83,21 @@ def where_group_start(text: str) -> int:
     raise ValueError("the query has no WHERE group")
 
 
+_MARKER = re.compile(r"#\s*VALUES\s+\?(\S+)\s*$")
+
+
+def values_markers(text: str, var: str) -> list[tuple[int, int]]:
+    """Spans of the comments ``# VALUES ?var`` that mark where a ``VALUES ?var { ... }`` block goes
+    (a comment, so that grlc, which substitutes a parameter's variable as text, leaves valid SPARQL)."""
+    spans = []
+    for token in tokenize(text):
+        if token.kind == "comment":
+            found = _MARKER.match(token.text)
+            if found and found.group(1) == var:
+                spans.append((token.start, token.end))
+    return spans
+
+
 def values_blocks(text: str, var: str) -> list[tuple[int, int]]:
     """Spans of the bodies of ``VALUES ?var { ... }`` blocks (between the braces)."""
     tokens = [t for t in tokenize(text) if t.kind not in ("space", "comment")]

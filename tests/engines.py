@@ -219,10 +219,11 @@ class ServeProcess:
     ``args`` are the store options; ``env`` adds CLUSTERKG_* settings.
     """
 
-    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None,
+                 port: int | None = None) -> None:
         import os
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = log_path.open("w")

@@ -247,7 +247,7 @@ def test_service_off_the_allow_list_is_refused(directory_server, request: pytest
     queries = load_queries()
     query = queries["federated-shared-themes"]
     with pytest.raises(ParameterError, match="is not one of the configured endpoints"):
-        query.run(store, {"endpoint": ["http://127.0.0.1:9/sparql"]})
+        query.run(store, {"source": ["http://127.0.0.1:9/sparql"]})
     with pytest.raises(StoreError, match="not on this service's allow-list"):
         store.query("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }")
     store.close()

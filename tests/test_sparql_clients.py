@@ -92,3 +92,16 @@ def test_rdflib_sparqlstore_reads_graphs_and_the_dataset(live_server: str) -> No
     assert [str(r[0]) for r in rows] == ["Medicen Paris Region"]
     union = Graph(store)  # no identifier: the service's default graph, the union of every graph
     assert (medicen, None, None) in union and (None, None, URIRef(f"{CKG}Cluster")) in union
+
+
+def test_pyld_expands_a_resource_iri_with_its_default_accept(live_server: str) -> None:
+    """JSON-LD processors dereference an IRI with their own Accept (PyLD: application/ld+json,
+    application/json) and must get JSON-LD, not the page's own JSON."""
+    from pyld import jsonld
+
+    expanded = jsonld.expand(f"{live_server}/data/cluster/medicen")
+    nodes = {node["@id"]: node for node in expanded}
+    medicen = nodes[f"{BASE}cluster/medicen"]
+    labels = [v["@value"] for v in medicen["http://www.w3.org/2004/02/skos/core#prefLabel"]]
+    assert labels == ["Medicen Paris Region"]
+    assert f"{CKG}Cluster" in medicen["@type"]
