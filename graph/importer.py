@@ -471,7 +471,7 @@ class Importer:
         add((source, CKG.sha256, Literal(prepared.sha256)))
         for response in prepared.responses:
             add((response, PROV.wasGeneratedBy, activity))
-        add((activity, CKG.tripleCount, Literal(len(g) + 1, datatype=XSD.nonNegativeInteger)))
+        add((activity, CKG.tripleCount, Literal(len(g) + 1, datatype=XSD.integer)))
 
     def _import_digest(self, graph_iri: URIRef) -> str | None:
         result = self.store.query(
@@ -515,7 +515,7 @@ class Importer:
                 continue
             graph = sg.graph()
             graph.add((iri, SYSTEM_DIGEST_PROP, Literal(digest)))
-            graph.add((iri, DCTERMS.source, Literal(sg.path.relative_to(PROJECT_ROOT).as_posix())))
+            graph.add((iri, CKG.repositoryFile, Literal(sg.path.relative_to(PROJECT_ROOT).as_posix())))
             changed[str(iri)] = graph
             outcomes.append(ImportOutcome(sg.name, str(iri), "imported", len(graph)))
         if changed:

@@ -109,14 +109,14 @@ def map_d23(records: D23Records, iris: DataIRIs) -> Graph:
     g.add((document, DCTERMS.issued, Literal(str(d["issued"]), datatype=XSD.date)))
     g.add((document, DCTERMS.creator, iris.cluster(d["author_cluster"])))
     g.add((document, DCTERMS.accessRights, Literal(d["dissemination"])))
-    g.add((document, DCTERMS.source, Literal(d["source_file"])))
+    g.add((document, CKG.repositoryFile, Literal(f"sources/{d['source_file']}")))
     g.add((document, CKG.inProject, project))
     sections: dict[int, URIRef] = {}
     for s in d["sections"]:
         sec = iris.section(doc_id, int(s["number"]))
         sections[int(s["number"])] = sec
         g.add((sec, RDF.type, CKG.DocumentSection))
-        g.add((sec, CKG.sectionNumber, Literal(int(s["number"]), datatype=XSD.positiveInteger)))
+        g.add((sec, CKG.sectionNumber, Literal(int(s["number"]), datatype=XSD.integer)))
         g.add((sec, DCTERMS.title, Literal(s["title"], lang="en")))
         g.add((sec, RDFS.label, Literal(f"{d['identifier']} section {s['number']}: {s['title']}", lang="en")))
         g.add((sec, DCTERMS.isPartOf, document))
@@ -131,7 +131,7 @@ def map_d23(records: D23Records, iris: DataIRIs) -> Graph:
     g.add((survey, DCTERMS.temporal, Literal(sv["temporal"])))
     g.add((survey, CKG.inProject, project))
     g.add((survey, CKG.reportedResponseCount,
-           Literal(int(sv["reported_response_count"]), datatype=XSD.nonNegativeInteger)))
+           Literal(int(sv["reported_response_count"]), datatype=XSD.integer)))
     g.add((survey, CKG.attributionNote, _text(sv["count_note"])))
     g.add((survey, PROV.wasDerivedFrom, sections[2]))
     for n in range(1, 13):
