@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rdflib import Graph
 
 from graph.namespaces import PREFIXES
@@ -25,3 +27,10 @@ def export_dataset(store: Store, fmt: str) -> bytes:
             merged.add((s, p, o))
         return merged.serialize(format="turtle", encoding="utf-8")
     return dataset.serialize(format=EXPORT_FORMATS[fmt], encoding="utf-8")
+
+
+def dump_job(store: Store, settings: object, path: str) -> None:
+    """(graph.jobs) Every quad of ``store`` as N-Quads into ``path``, whole or not at all."""
+    partial = Path(path + ".partial")
+    partial.write_bytes(store.dump_nquads())
+    partial.replace(path)

@@ -189,7 +189,7 @@ INTERNAL_QUERIES = Path(__file__).parent / "sparql"
 
 
 @cache
-def _internal(name: str) -> SavedQuery:
+def internal_query(name: str) -> SavedQuery:
     return load_query(INTERNAL_QUERIES / f"{name}.rq")
 
 
@@ -247,7 +247,7 @@ def _member_rows(store: Store, param: Param) -> list[dict]:
     """
     def compute() -> list[dict]:
         query, values, _ = _members_query(param)
-        result = _internal(query).run(store, values)
+        result = internal_query(query).run(store, values)
         assert isinstance(result, SelectResult)
         return result.rows
 

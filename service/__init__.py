@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
              if s is not None]
     app.extensions["clusterkg"] = ServiceState(settings, cached, owned=owned)
 
-    from service import admin, api, errors, linkeddata, pages, security, sparql
+    from service import admin, api, catalogue, errors, linkeddata, pages, security, sparql
     from service.links import href
 
     _honour_no_cache(app)
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(catalogue.blueprint)
     app.register_blueprint(linkeddata.blueprint)
     app.register_blueprint(admin.blueprint)
     return app

@@ -35,7 +35,7 @@ RESOURCE_NAMES = {**GRAPH_NAMES, "html": HTML}
 VOID = "http://rdfs.org/ns/void#"
 
 
-def _representation() -> str:
+def representation_asked() -> str:
     """'html', 'json' (the page's data) or the RDF media type asked for, from ?format= or Accept."""
     if request.args.get("format") == "json":
         return "json"
@@ -43,7 +43,7 @@ def _representation() -> str:
     return "html" if media == HTML else media
 
 
-def _rdf_response(graph: Graph, asked: str) -> Response:
+def rdf_response(graph: Graph, asked: str) -> Response:
     """``graph`` in the RDF format ``asked`` names; JSON-LD compacted with the prefixes as its context."""
     kind = GRAPH_ALIASES.get(asked, asked)
     for prefix, ns in PREFIXES.items():
@@ -88,9 +88,9 @@ def _resource(iri: str):
     graph = _describe(iri)
     if not len(graph):
         abort(404, description=f"nothing is known of <{iri}>")
-    representation = _representation()
+    representation = representation_asked()
     if representation not in ("html", "json"):
-        return _rdf_response(graph, representation)
+        return rdf_response(graph, representation)
     subject = URIRef(iri)
     types = set(graph.objects(subject, RDF.type))
     if CKG.Cluster in types:
@@ -156,50 +156,12 @@ def ontology_docs() -> dict[str, Any]:
 
 @blueprint.get("/ontology")
 def ontology():
-    representation = _representation()
+    representation = representation_asked()
     if representation not in ("html", "json"):
         if representation == TURTLE:
             return Response(ONTOLOGY_FILE.read_text(encoding="utf-8"), mimetype=TURTLE)
-        return _rdf_response(Graph().parse(ONTOLOGY_FILE), representation)
+        return rdf_response(Graph().parse(ONTOLOGY_FILE), representation)
     data = ontology_docs()
     if representation == "json":
         return jsonify(data)
     return render_template("ontology.html", data=data, rdf_links=_rdf_links(), nav="vocab")
-
-
-# -- VoID ---------------------------------------------------------------------------------------------
-def void_graph() -> Graph:
-    g = Graph()
-    g.bind("void", VOID)
-    base = state().settings.base_iri
-    dataset = URIRef(base + "dataset")
-    g.add((dataset, RDF.type, URIRef(VOID + "Dataset")))
-    g.add((dataset, DCTERMS.title, Literal("clusterkg: cluster-manager surveys as a knowledge graph", lang="en")))
-    g.add((dataset, URIRef(VOID + "sparqlEndpoint"), URIRef(request.url_root + "sparql")))
-    g.add((dataset, URIRef(VOID + "uriSpace"), Literal(base)))
-    g.add((dataset, URIRef(VOID + "vocabulary"), URIRef(str(CKG))))
-    for ns in (SKOS, "http://www.w3.org/ns/org#", "http://www.w3.org/ns/prov#", DCTERMS):
-        g.add((dataset, URIRef(VOID + "vocabulary"), URIRef(str(ns))))
-    total = 0
-    for row in vm.rows("named-graphs"):
-        subset = URIRef(row["graph"] + "#void")
-        g.add((dataset, URIRef(VOID + "subset"), subset))
-        g.add((subset, RDF.type, URIRef(VOID + "Dataset")))
-        g.add((subset, URIRef("http://www.w3.org/ns/sparql-service-description#name"), URIRef(row["graph"])))
-        g.add((subset, URIRef(VOID + "triples"), Literal(int(row["triples"]))))
-        total += int(row["triples"])
-    g.add((dataset, URIRef(VOID + "triples"), Literal(total)))
-    summary = vm.rows("dataset-summary")
-    for row in summary:
-        if row.get("document"):
-            g.add((dataset, DCTERMS.source, URIRef(row["document"])))
-    if summary:
-        g.add((dataset, URIRef(VOID + "entities"), Literal(int(summary[0]["clusters"]))))
-    return g
-
-
-@blueprint.get("/void")
-@blueprint.get("/.well-known/void")
-def void():
-    representation = _representation()
-    return _rdf_response(void_graph(), representation if representation not in ("html", "json") else TURTLE)

@@ -51,10 +51,10 @@ def read_operation(kind: str) -> Operation | None:
         if request.method == "GET":
             return None
         abort(400, description=f"the request has no {kind}")
-    return Operation(texts[0], _dataset(kind), _base())
+    return Operation(texts[0], _dataset(kind), endpoint_iri())
 
 
-def _base() -> str:
+def endpoint_iri() -> str:
     """The endpoint's IRI, as the request names it (its Host header included): checked to be an
     IRI, since it is written into the operation's text."""
     try:

@@ -22,7 +22,7 @@ from service.negotiation import (
     negotiate,
     render_result,
 )
-from service.protocol import read_operation, with_base
+from service.protocol import endpoint_iri, read_operation, with_base
 from service.state import state
 
 blueprint = Blueprint("sparql", __name__)
@@ -81,8 +81,9 @@ def editor_page(query: str):
 def service_description() -> Response:
     """SPARQL 1.1 Service Description of this endpoint."""
     # IRIs of our own making (the request's URL is validated by werkzeug; the base by config)
-    turtle = render_template("service-description.ttl", endpoint=request.base_url,
-                             graphs=state().settings.base_iri + "graph/")
+    turtle = render_template("service-description.ttl", endpoint=endpoint_iri(),
+                             graphs=state().settings.base_iri + "graph/", dataset=state().settings.base_iri + "dataset",
+                             federated=bool(state().store.allowed_services))
     wanted = negotiate(GRAPH_TYPES, TURTLE, names=GRAPH_NAMES)
     if wanted == TURTLE:
         return Response(turtle, content_type="text/turtle; charset=utf-8")
