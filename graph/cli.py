@@ -27,6 +27,7 @@ from graph.store import Store, StoreError, open_store, with_confined_queries
 EXIT_ERROR = 1
 EXIT_INVALID = 2
 
+REPORT_FORMATS = ["text", "json", "shacl-ttl", "shacl-jsonld"]
 GRAPH_FORMATS = {"turtle": "turtle", "ttl": "turtle", "nt": "nt", "ntriples": "nt",
                  "jsonld": "json-ld", "json-ld": "json-ld", "xml": "xml", "rdfxml": "xml"}
 
@@ -159,23 +160,26 @@ def _report_and_exit(report_text: str, as_json: str | None = None) -> None:
               default=None, help="The files' format (default: from each extension).")
 @click.option("--id", "import_id", default=None, help="The import's id (one file only; default: file name + digest).")
 @click.option("--replace", is_flag=True, help="Replace the import of that id if there is one (without: refused).")
-@click.option("--report", type=click.Choice(["text", "json"]), default="text", help="Violation report format.")
+@click.option("--report", type=click.Choice(REPORT_FORMATS), default="text",
+              help="Violation report format (shacl-ttl, shacl-jsonld: the W3C sh:ValidationReport graph).")
+@click.option("--shacl-engine", type=click.Choice(["fast", "pyshacl"]), default=None,
+              help="What checks the shapes [env CLUSTERKG_SHACL_ENGINE; fast].")
 def import_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, import_id: str | None,
-               replace: bool, report: str) -> None:
+               replace: bool, report: str, shacl_engine: str | None) -> None:
     """Map, validate with SHACL, then commit FILES in one transaction, each into its own graph;
     all of them or none: exit 2 on any violation, with every file's violations."""
     if import_id is not None and len(files) > 1:
         raise click.UsageError("--id names one import: give one file with it")
     names = ", ".join(f.name for f in files)
+    _choose_engine(ctx, shacl_engine)
     _bound_memory(_settings(ctx), files, fmt)
     with _store(ctx) as store:
         importer = Importer(store, _settings(ctx))
         try:
             outcomes = importer.import_files(list(files), fmt, import_id, replace=replace)
         except ImportRejected as exc:
-            _report_and_exit(
-                f"{names}: not imported, nothing was written.\n" + exc.report.text(),
-                json.dumps([v.as_dict() for v in exc.report.violations], indent=2) if report == "json" else None)
+            _report_and_exit(f"{names}: not imported, nothing was written.\n" + exc.report.text(),
+                             None if report == "text" else _report_text(exc.report, report))
             return
         except (UnreadableFile, ImportIdRefused) as exc:
             raise CLIError(str(exc)) from exc
@@ -194,10 +198,15 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, imp
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["csv", "ttl", "jsonld", "nt", "nq", "trig", "xml"]),
               default=None, help="The files' format (default: from each extension).")
-@click.option("--report", type=click.Choice(["text", "json"]), default="text", help="Report format.")
-def validate_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, report: str) -> None:
+@click.option("--report", type=click.Choice(REPORT_FORMATS), default="text",
+              help="Report format (shacl-ttl, shacl-jsonld: the W3C sh:ValidationReport graph).")
+@click.option("--shacl-engine", type=click.Choice(["fast", "pyshacl"]), default=None,
+              help="What checks the shapes [env CLUSTERKG_SHACL_ENGINE; fast].")
+def validate_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, report: str,
+                 shacl_engine: str | None) -> None:
     """Validate FILES as `import` would (several: as one import of them all), and never write;
     exit 2 on any violation."""
+    _choose_engine(ctx, shacl_engine)
     _bound_memory(_settings(ctx), files, fmt)
     with _store(ctx) as store:
         try:
@@ -207,10 +216,27 @@ def validate_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, r
     if report == "json":
         click.echo(json.dumps({"conforms": result.conforms,
                                "violations": [v.as_dict() for v in result.violations]}, indent=2))
-    else:
+    elif report == "text":
         click.echo(result.text(), nl=False)
+    else:
+        click.echo(_report_text(result, report), nl=False)
     if not result.conforms:
         sys.exit(EXIT_INVALID)
+
+
+def _report_text(report: Any, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([v.as_dict() for v in report.violations], indent=2)
+    from graph.shacl_report import serialize_report
+
+    return serialize_report(report, fmt)
+
+
+def _choose_engine(ctx: click.Context, engine: str | None) -> None:
+    if engine is not None:
+        import dataclasses
+
+        ctx.obj["settings"] = dataclasses.replace(_settings(ctx), shacl_engine=engine)
 
 
 def _bound_memory(settings: Settings, files: tuple[Path, ...], fmt: str | None) -> None:

@@ -46,6 +46,7 @@ class Settings:
     query_memory_mb: int = 2048  # memory a query worker may write to (RLIMIT_DATA)
     queue_timeout: float = 1.0  # seconds a query waits for a free worker at most
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
+    shacl_engine: str = "fast"  # what checks the shapes: "fast" (shacl-rust + Oxigraph) or "pyshacl"
     max_query_length: int = 100_000  # characters of a /sparql query
     max_upload_mb: int = 32  # size of any request body: uploads, graph-store writes, queries
     # limits of a maintainer's write over HTTP, which runs in a process of its own (graph/jobs.py)
@@ -55,6 +56,9 @@ class Settings:
     result_cache_mb: int = 64  # ... and their bytes (graph.results.term_bytes); 0: no cache
 
     def __post_init__(self) -> None:
+        if self.shacl_engine not in ("fast", "pyshacl"):
+            raise ValueError(f"the SHACL engine must be fast or pyshacl, not {self.shacl_engine!r} "
+                             "(CLUSTERKG_SHACL_ENGINE or --shacl-engine)")
         if self.admin_token is not None and len(self.admin_token) < MIN_TOKEN_LENGTH:
             raise ValueError(f"the maintainer token must be at least {MIN_TOKEN_LENGTH} characters long "
                              "(CLUSTERKG_ADMIN_TOKEN or serve --admin-token-file)")
@@ -78,6 +82,7 @@ class Settings:
             "query_memory_mb": _number(env, "CLUSTERKG_QUERY_MEMORY_MB", 2048, int),
             "queue_timeout": _number(env, "CLUSTERKG_QUEUE_TIMEOUT", 1.0, float),
             "trusted_proxies": _number(env, "CLUSTERKG_TRUSTED_PROXIES", 0, int),
+            "shacl_engine": env.get("CLUSTERKG_SHACL_ENGINE") or "fast",
             "max_query_length": _number(env, "CLUSTERKG_MAX_QUERY_LENGTH", 100_000, int),
             "max_upload_mb": _number(env, "CLUSTERKG_MAX_UPLOAD_MB", 32, int),
             "write_timeout": _number(env, "CLUSTERKG_WRITE_TIMEOUT", 60.0, float),

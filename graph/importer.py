@@ -257,6 +257,7 @@ class Importer:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.iris = DataIRIs(settings.base_iri)
+        self.engine = settings.shacl_engine
 
     # -- preparing -------------------------------------------------------------------------------
     def prepare_file(self, path: Path, fmt: str | None = None, *, batch: Batch | None = None) -> Prepared:
@@ -304,7 +305,8 @@ class Importer:
         files' graphs count as stored."""
         data = prepared.graph
         earlier = batch.graphs() if batch is not None else []
-        pending = start_validation(data, prepared.origins, context=store_context(self.store, data, earlier))
+        pending = start_validation(data, prepared.origins, context=store_context(self.store, data, earlier),
+                                   engine=self.engine)
         # the batch's graphs are not "already" imported (an earlier file's may be in the store,
         # loaded before the write commits: graph.store.preloading); batch.conflicts names them
         conflicts = self._conflicts(prepared, import_id or self.import_id_for(prepared),

@@ -50,6 +50,10 @@ class Violation:
     rule: str
     severity: str
     location: Location = field(default_factory=Location)
+    # what broke it, as a SHACL report names it (graph.shacl_report): the shape and its constraint
+    # component (an IRI, or a blank node as _:label); None for the gate's own rules (the importer's)
+    shape: str | None = None
+    component: str | None = None
 
     def describe(self) -> str:
         where = self.location.describe() or f"node <{self.focus}>"
@@ -106,6 +110,13 @@ def _rule_name(shape: Node | None, component: Node | None, shapes: Graph) -> str
     return comp  # a blank-node shape without a label: its component says most
 
 
+def _node_text(term: Node | None) -> str | None:
+    """A shape or component as a report names it: an IRI, or a blank node of the shapes graph as _:label."""
+    if term is None:
+        return None
+    return str(term) if isinstance(term, URIRef) else term.n3()
+
+
 def _term_text(term: Node | None) -> str | None:
     if term is None:
         return None
@@ -147,10 +158,14 @@ def _terminology_ntriples() -> str:
     return ntriples(terminology())
 
 
-def validate_graph(data: Graph, origins: Origins | None = None, *, context: Graph | None = None) -> ValidationReport:
+ENGINES = ("fast", "pyshacl")
+
+
+def validate_graph(data: Graph, origins: Origins | None = None, *, context: Graph | None = None,
+                   engine: str = "fast") -> ValidationReport:
     """Validate ``data``, with ``context`` (what the shapes need from the store) and the
-    terminology beside it, against the shapes."""
-    return start_validation(data, origins, context=context).report()
+    terminology beside it, against the shapes, by ``engine`` (:func:`start_validation`)."""
+    return start_validation(data, origins, context=context, engine=engine).report()
 
 
 @cache
@@ -165,7 +180,7 @@ def _sparql_checks(text: str) -> list[SparqlResult]:
 
 
 def start_validation(data: Graph, origins: Origins | None = None, *,
-                     context: Graph | None = None) -> PendingValidation:
+                     context: Graph | None = None, engine: str = "fast") -> PendingValidation:
     """:func:`validate_graph` begun: the core constraints and the SPARQL-based ones are checked in
     two threads; ``data`` may change meanwhile (the importer adds the derived edges while they are
     checked), the validation is of ``data`` as it was.
@@ -182,23 +197,60 @@ def start_validation(data: Graph, origins: Origins | None = None, *,
     keeps the datatype as written.)
     """
     text = ntriples(data) + (ntriples(context) if context is not None else "") + _terminology_ntriples()
+    if engine == "pyshacl":
+        return PendingValidation(None, None, origins or {}, _checks().submit(pyshacl_check, text, origins or {}))
+    if engine != "fast":
+        raise ValueError(f"unknown SHACL engine {engine!r}; use one of {', '.join(ENGINES)}")
     core = _checks().submit(core_check, text)
     return PendingValidation(core, _checks().submit(_sparql_checks, text), origins or {})
+
+
+def pyshacl_check(text: str, origins: Origins) -> list[Violation]:
+    """Every shape checked by pyshacl (the reference Python engine, SHACL Core and SHACL-SPARQL)
+    on N-Triples ``text``: its top-level results as violations, named as the fast engine names
+    them. Slower, and the same verdict (tests/test_shapes.py)."""
+    import pyshacl
+
+    data = Graph().parse(data=text, format="nt")
+    shapes = shapes_graph()
+    _conforms, report, _text = pyshacl.validate(data, shacl_graph=shapes, inference="none")
+    violations = []
+    for result in report.objects(None, SH.result):
+        focus, path, value = (report.value(result, p) for p in (SH.focusNode, SH.resultPath, SH.value))
+        shape, component = report.value(result, SH.sourceShape), report.value(result, SH.sourceConstraintComponent)
+        constraint = report.value(result, SH.sourceConstraint)
+        severity = report.value(result, SH.resultSeverity)
+        message = report.value(result, SH.resultMessage)
+        location = origins.get((focus, path)) or origins.get((focus, None)) or Location()
+        sparql = component == SH.SPARQLConstraintComponent
+        rule = (str(constraint).rsplit("#", 1)[-1] if isinstance(constraint, URIRef) else "SPARQLConstraintComponent") \
+            if sparql else _rule_name(shape, component, shapes)
+        violations.append(Violation(
+            focus=_term_text(focus) or "", path=_term_text(path), value=_term_text(value),
+            message=str(message) if message is not None else "constraint violated", rule=rule,
+            severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
+            location=location, shape=_node_text(shape), component=_node_text(component)))
+    return violations
 
 
 @dataclass
 class PendingValidation:
     """A validation whose constraints are being checked in threads."""
 
-    core: Future
-    sparql: Future  # of the list of SparqlResult
+    core: Future | None
+    sparql: Future | None  # of the list of SparqlResult
     origins: Origins
+    whole: Future | None = None  # another engine's violations (pyshacl_check)
     _report: ValidationReport | None = None
 
     def report(self) -> ValidationReport:
         """Wait for the checks; every violation, ordered by source row."""
         if self._report is None:
-            self._report = _report(self.sparql.result(), self.core.result(), self.origins)
+            if self.whole is not None:
+                self._report = ValidationReport(_ordered(self.whole.result()))
+            else:
+                assert self.core is not None and self.sparql is not None
+                self._report = _report(self.sparql.result(), self.core.result(), self.origins)
         return self._report
 
 
@@ -213,7 +265,8 @@ def _report(found_by_sparql: list[SparqlResult], core: list[dict[str, object]],
             focus=_term_text(found.focus) or "", path=_term_text(found.path), value=_term_text(found.value),
             message=found.message,
             rule=str(name).rsplit("#", 1)[-1] if isinstance(name, URIRef) else "SPARQLConstraintComponent",
-            severity=found.constraint.severity, location=location))
+            severity=found.constraint.severity, location=location,
+            shape=_node_text(found.constraint.shape), component=str(SH.SPARQLConstraintComponent)))
     # top-level results only (as pyshacl's sh:result; tests/test_shapes.py compares them)
     for result in core:
         focus, path, value = _term(result.get("focusNode")), _term(result.get("resultPath")), _term(result.get("value"))
@@ -227,7 +280,12 @@ def _report(found_by_sparql: list[SparqlResult], core: list[dict[str, object]],
             message=str(own) if own is not None else str(messages[0]),  # type: ignore[index]
             rule=_rule_name(shape, _term(result.get("sourceConstraintComponent")), shapes),
             severity=str(severity).strip("<>").rsplit("#", 1)[-1] if severity else "Violation",
-            location=location,
+            location=location, shape=_node_text(shape),
+            component=_node_text(_term(result.get("sourceConstraintComponent"))),
         ))
-    violations.sort(key=lambda v: (v.location.row or 0, v.focus, v.path or "", v.message))
-    return ValidationReport(violations)
+    return ValidationReport(_ordered(violations))
+
+
+def _ordered(violations: list[Violation]) -> list[Violation]:
+    """By source row, then node, property and message: the order a report reads in."""
+    return sorted(violations, key=lambda v: (v.location.row or 0, v.focus, v.path or "", v.message))

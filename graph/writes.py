@@ -56,6 +56,7 @@ class GraphWriter:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.iris = DataIRIs(settings.base_iri)
+        self.engine = settings.shacl_engine
 
     # -- checks --------------------------------------------------------------------------------------
     def _check_writable(self, name: str) -> None:
@@ -74,7 +75,7 @@ class GraphWriter:
         for name, graph in graphs.items():
             if graph is None or not len(graph):
                 continue
-            report = validate_graph(graph, context=store_context(self.store, graph))
+            report = validate_graph(graph, context=store_context(self.store, graph), engine=self.engine)
             owner = ownership.Owner(self.iris, name, maintainer=True)
             report = ValidationReport([*report.violations,
                                        *ownership.violations(self.store, owner, graph, {}, skip=set(graphs))])

@@ -22,7 +22,7 @@ from graph.jobs import JobLimits, job_settings, run_job
 from graph.mapping.rdf_file import RDFFormatError
 from graph.mapping.survey_csv import CSVFormatError
 from graph.writes import WriteRefused, WriteRejected
-from service.negotiation import render_result
+from service.negotiation import negotiate, render_result
 from service.protocol import read_operation
 from service.state import state
 
@@ -134,9 +134,25 @@ def list_imports():
     return jsonify([i.__dict__ for i in infos])
 
 
-@blueprint.post("/api/imports")
-@bearer_required
-def create_import():
+REPORT_TYPES = ["application/json", "text/turtle", "application/ld+json"]
+
+
+def _report_response(report, status: int, error: str):
+    """A validation report: JSON (the readable rows), or the W3C sh:ValidationReport graph."""
+    from graph.shacl_report import serialize_report
+
+    media = negotiate(REPORT_TYPES, "application/json")
+    if media == "text/turtle":
+        return Response(serialize_report(report, "shacl-ttl"), status=status, content_type="text/turtle; charset=utf-8")
+    if media == "application/ld+json":
+        return Response(serialize_report(report, "shacl-jsonld"), status=status, mimetype="application/ld+json")
+    return jsonify({"error" if status >= 400 else "message": error, "conforms": report.conforms,
+                    "violations": _report_json(report), "status": status}), status
+
+
+def _uploaded(run):
+    """``run(path, fmt)`` on the request's file (a multipart ``file`` or the body, named by ``?name=``),
+    kept in a temporary directory; what a file can be refused for is answered here."""
     upload = request.files.get("file")
     name = secure_filename(upload.filename if upload else request.args.get("name", "upload")) or "upload"
     fmt = request.args.get("format") or request.form.get("format") or None
@@ -148,18 +164,36 @@ def create_import():
             path.write_bytes(request.get_data())
         try:
             imports.check_memory([path], fmt, state().settings.write_memory_mb)
-            outcome = _job(imports.import_file_job, str(path), fmt)
+            return run(path, fmt)
         except ImportRejected as exc:
-            return jsonify({"error": "the file does not conform to the shapes; nothing was written",
-                            "violations": _report_json(exc.report), "status": 422}), 422
+            return _report_response(exc.report, 422, "the file does not conform to the shapes; nothing was written")
         except (CSVFormatError, RDFFormatError, UnreadableFile) as exc:
             abort(400, description=str(exc))
         except ImportIdRefused as exc:
             abort(409, description=str(exc))
         except imports.ImportTooLarge as exc:
             abort(413, description=str(exc))
-    body = {"id": outcome.import_id, "graph": outcome.graph, "status": outcome.status, "triples": outcome.triples}
-    return jsonify(body), 201 if outcome.status == "imported" else 200
+
+
+@blueprint.post("/api/imports")
+@bearer_required
+def create_import():
+    def run(path: Path, fmt: str | None):
+        outcome = _job(imports.import_file_job, str(path), fmt)
+        body = {"id": outcome.import_id, "graph": outcome.graph, "status": outcome.status, "triples": outcome.triples}
+        return jsonify(body), 201 if outcome.status == "imported" else 200
+    return _uploaded(run)
+
+
+@blueprint.post("/api/validate")
+def validate_upload():
+    """Validate a file as an import would, writing nothing: open to anyone (no token), in a job
+    with the write's limits, the file as large as an upload may be and an import could take."""
+    def run(path: Path, fmt: str | None):
+        report = _job(imports.check_file_job, str(path), fmt, False).report
+        return _report_response(report, 200 if report.conforms else 422,
+                                "the file conforms" if report.conforms else "the file does not conform to the shapes")
+    return _uploaded(run)
 
 
 @blueprint.delete("/api/imports/<import_id>")
