@@ -40,7 +40,13 @@ def main() -> None:
                  "a local name (`medicen`, `supply-chain-transparency`, `green-challenges/other`) or a",
                  "label (`Medicen`, `Analysing supply chains for higher transparency`).",
                  "The examples below are the answers on the bundled D2.3 data, with the default parameters",
-                 "(`data:` abbreviates `https://w3id.org/clusterkg/data/`, `ckgv:` the vocabularies).", ""]
+                 "(`data:` abbreviates `https://w3id.org/clusterkg/data/`, `ckgv:` the vocabularies).", "",
+                 "The files run unchanged in [grlc](https://github.com/CLARIAH/grlc) (tested with grlc",
+                 "1.3.11 serving `queries/` against `/sparql`): grlc writes a parameter's value into the",
+                 "text, so a query marks where clusterkg puts its `VALUES` block with a `# VALUES ?_var`",
+                 "comment and tests a parameter left out with `COALESCE(STR(?__var), \"\") = \"\"`. In",
+                 "grlc a parameter takes one value (the first of a repeated one) and as it is: give IRIs",
+                 "in full; clusterkg binds every value of a repeatable parameter and resolves names.", ""]
         lines += [f"- [`{q.name}`](#{q.name}): {q.summary}" for q in queries.values()]
         for q in queries.values():
             lines += ["", f"## {q.name}", "", f"**{q.summary}**", "", q.description, ""]
