@@ -202,14 +202,15 @@ def map_d23(records: D23Records, iris: DataIRIs) -> Graph:
         g.add((ans, CKG.question, question_iri(int(a["question"]))))
         option = VOCAB[a["option"]]
         g.add((ans, CKG.option, option))
-        g.add((ans, CKG.statementHeading, Literal(a["heading"])))
+        if a["heading"]:  # one bullet has no heading of its own: its sentence is the whole statement
+            g.add((ans, CKG.statementHeading, Literal(a["heading"])))
         g.add((ans, CKG.statementText, Literal(a["text"])))
-        g.add((ans, RDFS.label, Literal(f"{a['heading']}", lang="en")))
+        g.add((ans, RDFS.label, Literal(a["heading"] or _shortened(a["text"]), lang="en")))
         g.add((ans, PROV.wasDerivedFrom, sections[int(a["section"])]))
         g.add((ans, CKG.sourceBlock, Literal(a["block"])))
         g.add((ans, CKG.mappingBasis, Literal(a["basis"])))
         if a["basis"] == "other":
-            g.add((ans, CKG.otherText, Literal(f"{a['heading']}: {a['text']}")))
+            g.add((ans, CKG.otherText, Literal(f"{a['heading']}: {a['text']}" if a["heading"] else a["text"])))
         for theme in filter(None, a["other_theme"].split(";")):
             g.add((ans, CKG.otherTheme, THEME[theme.strip()]))
         if a["repeats"]:
@@ -246,3 +247,10 @@ def map_d23(records: D23Records, iris: DataIRIs) -> Graph:
         if s.get("question"):
             g.add((st, CKG.aboutQuestion, question_iri(int(s["question"]))))
     return g
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    """A label from a sentence: its first words, up to ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"
