@@ -46,33 +46,20 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 @contextmanager
-def _store(ctx: click.Context, *, read_only: bool = False) -> Iterator[Store]:
+def _store(ctx: click.Context, *, read_only: bool = False, users_queries: bool = False) -> Iterator[Store]:
+    """The settings' store, its errors one line; ``users_queries``: for queries the user wrote,
+    which run where they reach only the allowed SERVICE endpoints (graph.store.with_confined_queries)."""
+    stores: list[Store] = []
     try:
-        store = open_store(_settings(ctx), read_only=read_only)
-    except StoreError as exc:
-        raise CLIError(str(exc)) from exc
-    try:
-        yield store
-    except StoreError as exc:
-        raise CLIError(str(exc)) from exc
-    finally:
-        store.close()
-
-
-@contextmanager
-def _confined(store: Store) -> Iterator[Store]:
-    """``store`` for a query the user gave: run where it reaches only the allowed SERVICE endpoints."""
-    try:
-        confined = with_confined_queries(store)
-    except StoreError as exc:
-        raise CLIError(str(exc)) from exc
-    try:
-        yield confined
+        stores.append(open_store(_settings(ctx), read_only=read_only))
+        if users_queries:
+            stores.append(with_confined_queries(stores[0]))
+        yield stores[-1]
     except StoreError as exc:
         raise CLIError(str(exc)) from exc
     finally:
-        if confined is not store:
-            confined.close()
+        for store in reversed(list(dict.fromkeys(stores))):
+            store.close()
 
 
 def _store_options(func: Callable) -> Callable:
@@ -339,9 +326,9 @@ def query_cmd(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) 
         if not sep or not key:
             raise CLIError(f"--param {item!r} is not KEY=VALUE")
         values.setdefault(key.strip(), []).append(value)
-    with _store(ctx) as store, _confined(store) as confined:
+    with _store(ctx, users_queries=True) as store:
         try:
-            result = queries[name].run(confined, values)
+            result = queries[name].run(store, values)
         except ParameterError as exc:
             raise CLIError(str(exc)) from exc
     _emit(result, fmt)
@@ -356,8 +343,8 @@ def sparql_cmd(ctx: click.Context, query: str, fmt: str) -> None:
     text = sys.stdin.read() if query == "-" else query
     if query_form(text) is None:
         raise CLIError("only queries (SELECT, CONSTRUCT, ASK, DESCRIBE) are allowed here; updates are refused")
-    with _store(ctx) as store, _confined(store) as confined:
-        result = confined.query(text)
+    with _store(ctx, users_queries=True) as store:
+        result = store.query(text)
     _emit(result, fmt)
 
 
