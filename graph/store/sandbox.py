@@ -31,6 +31,7 @@ import resource
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -59,6 +60,7 @@ from graph.worker_process import LogSetup, StderrTail, died_for_memory, how_it_e
 
 log = logging.getLogger("clusterkg.sandbox")
 _START_TIMEOUT_S = 60.0
+_PANIC = "Panic"  # the engine failed in a way no Python exception describes
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,10 @@ def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
                                               f"({memory_mb} MB); make it more selective")
         except Exception as exc:  # reported to the parent, which logs it
             reply = ("error", "Exception", f"{type(exc).__name__}: {exc}")
+        except BaseException as exc:  # an engine panic (pyo3's PanicException is no Exception): the
+            # engine's state is in doubt, so the parent replaces this worker; the traceback goes to its log
+            traceback.print_exc()
+            reply = ("error", _PANIC, f"{type(exc).__name__}: {exc}")
         try:
             conn.send(reply)
         except (OSError, ValueError) as exc:  # e.g. an unpicklable result: say so rather than die
@@ -242,8 +248,9 @@ class QueryWorkers:
                 raise QueryTimeout(f"the query was stopped after {self.limits.timeout:g} s, this service's "
                                    "time limit; make it more selective or add a LIMIT")
             reply = ForkingPickler.loads(worker.conn.recv_bytes(self._message_limit))
-            healthy = not heavy  # a worker that yielded the CPU stays low (only a privileged process could
-            # raise it again): a fresh one takes its place
+            # a worker that yielded the CPU stays low (only a privileged process could raise it
+            # again), and one whose engine panicked is in doubt: a fresh one takes its place
+            healthy = not heavy and reply[:2] != ("error", _PANIC)
         except OSError as exc:
             if "bad message length" not in str(exc):
                 worker.process.join(timeout=1)
@@ -264,7 +271,7 @@ class QueryWorkers:
         if reply[0] == "ok":
             return decode_result(reply[1])
         _, kind, message = reply
-        if kind == "Exception":
+        if kind in ("Exception", _PANIC):
             log.error("query worker error: %s on %.200r", message, sparql)
             raise StoreError("the query failed inside the engine; the administrator can find the "
                              "details in the service log")
