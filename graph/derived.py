@@ -12,12 +12,12 @@ Two kinds, both a function of the survey data and the vocabularies, never new fa
   ``option ckg:chosenByClusters n`` (how many clusters chose the option). A cluster
   answering in ten survey waves has its edges once here, so the cluster-level queries (themes,
   shared challenges, similarity, co-occurrence) read a few edges per cluster instead of joining
-  every answer of every wave. It changes in the same SPARQL update as the import graphs
-  (``Store.replace_graphs(then=)``): a new import adds its clusters' edges (computed here, from the
-  import alone); replacing or dropping one recomputes the edges of the clusters it named from what
-  the store still holds. Counts, pairs and tallies are computed here, in Python, from every
-  cluster's options after the write (the summary's edges read just before the write, which is
-  refused if another writer got in between, plus the change) and rewritten where they changed: a
+  every answer of every wave. It changes in the same write as the import graphs (a step of the
+  write, :func:`keep_summary`, run under the store's write lock): a new import adds its clusters'
+  edges (computed here, from the import alone); replacing or dropping one recomputes the edges of
+  the clusters it named from what the store still holds. Counts, pairs and tallies are computed
+  here, in Python, from every cluster's options after the write (the summary's edges as the write
+  finds them, plus the change) and rewritten where they changed: a
   SPARQL count enumerates every cluster's pairs (half a million rows at 1,000 clusters), a set
   intersection per pair of options does not. The maintenance works on terms as N-Triples text
   (``Store.select_texts``), which it compares and writes as they are: tens of thousands of
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import NamedTuple
 
@@ -41,14 +41,13 @@ from rdflib.term import Node
 from graph.mapping.memory import adder, pairs
 from graph.namespaces import CKG, RDF, SKOS, DataIRIs
 from graph.results import AskResult
-from graph.store import Store, StoreBusy, StoreChanged
-from graph.store.cache import bypassing
+from graph.store import Store, Write
 from graph.store.dataops import data_ops
+from graph.store.write import Reads
 from graph.vocab import terminology
 
 SUMMARY_GRAPH_PATH = ("derived", "clusters")
 _CHUNK = 400  # clusters per VALUES block of a read
-_ATTEMPTS = 5  # computations of the maintenance when other writers keep getting in first
 DERIVATION_VERSION = "3"  # 2: option pairs; 3: option tallies; bump when the rules change, so that `init` rebuilds
 Text = str  # a term as N-Triples text: "<iri>", "\"5\"^^<...#integer>"
 Options = dict[Text, set[Text]]  # cluster -> the options it chose
@@ -150,7 +149,7 @@ def _values(clusters: Iterable[Text]) -> str:
     return " ".join(sorted(clusters))  # IRIs from the store or the mapping, as N-Triples
 
 
-def rebuild_update(store: Store, iris: DataIRIs) -> str:
+def rebuild_update(store: Reads, iris: DataIRIs) -> str:
     """SPARQL update: the summary graph recomputed whole (``clusterkg init``)."""
     summary = summary_graph(iris)
     other = f"<{CKG.OtherOption}>"
@@ -164,7 +163,7 @@ def rebuild_update(store: Store, iris: DataIRIs) -> str:
                 iris, import_options(store, skip=[summary]), other_options(store)))))
 
 
-def is_current(store: Store, iris: DataIRIs) -> bool:
+def is_current(store: Reads, iris: DataIRIs) -> bool:
     """Whether the store's summary graph exists and was derived by this code's rules."""
     summary = summary_graph(iris)
     result = store.query(f'ASK {{ GRAPH <{summary}> {{ <{summary}> <{CKG.derivationVersion}> '
@@ -190,7 +189,7 @@ def _is_iri(text: Text | None) -> bool:
     return text is not None and text.startswith("<")
 
 
-def old_clusters(store: Store, names: Iterable[str]) -> set[Text]:
+def old_clusters(store: Reads, names: Iterable[str]) -> set[Text]:
     """The clusters the stored versions of graphs ``names`` name (before they change)."""
     out: set[Text] = set()
     for name in names:
@@ -200,7 +199,7 @@ def old_clusters(store: Store, names: Iterable[str]) -> set[Text]:
     return out
 
 
-def _options(store: Store, query: str) -> Options:
+def _options(store: Reads, query: str) -> Options:
     out: Options = defaultdict(set)
     for cluster, option in store.select_texts(query):
         if _is_iri(cluster) and _is_iri(option):
@@ -208,7 +207,7 @@ def _options(store: Store, query: str) -> Options:
     return out
 
 
-def summary_options(store: Store, summary: str) -> Options:
+def summary_options(store: Reads, summary: str) -> Options:
     """Every cluster's options as the summary graph holds them."""
     return _options(store, f"SELECT ?c ?o WHERE {{ GRAPH <{summary}> {{ ?c <{CKG.choseOption}> ?o }} }}")
 
@@ -219,14 +218,14 @@ def _in_graphs_but(pattern: str, skip: Iterable[str]) -> str:
     return f"GRAPH ?g {{ {pattern} }}" + (f" FILTER (?g NOT IN ({skipped}))" if skipped else "")
 
 
-def import_options(store: Store, skip: Iterable[str]) -> Options:
+def import_options(store: Reads, skip: Iterable[str]) -> Options:
     """Every cluster's options as the stored graphs other than ``skip`` give them; the same pattern
     as the summary's own ``ckg:choseOption`` rule."""
     where = _in_graphs_but(f"?r <{CKG.respondingCluster}> ?c ; <{CKG.hasAnswer}> ?a . ?a <{CKG.option}> ?o", skip)
     return _options(store, f"SELECT DISTINCT ?c ?o WHERE {{ {where} }}")
 
 
-def import_edges(store: Store, clusters: Iterable[Text], skip: Iterable[str]) -> set[Triple]:
+def import_edges(store: Reads, clusters: Iterable[Text], skip: Iterable[str]) -> set[Triple]:
     """The summary edges (``ckg:choseOption``, ``ckg:matchesConcept``) that the stored graphs other
     than ``skip`` give ``clusters``: the rules of :func:`_derive`, read rather than written."""
     skip = list(skip)
@@ -239,7 +238,7 @@ def import_edges(store: Store, clusters: Iterable[Text], skip: Iterable[str]) ->
     return out
 
 
-def _cluster_edges_stored(store: Store, summary: str, clusters: Iterable[Text]) -> set[Triple]:
+def _cluster_edges_stored(store: Reads, summary: str, clusters: Iterable[Text]) -> set[Triple]:
     """What the summary graph says of ``clusters`` (their edges and counts)."""
     out: set[Triple] = set()
     for chunk in _chunks(sorted(set(clusters))):
@@ -247,7 +246,7 @@ def _cluster_edges_stored(store: Store, summary: str, clusters: Iterable[Text]) 
     return out
 
 
-def other_options(store: Store, skip: Iterable[str] = ()) -> frozenset[Text]:
+def other_options(store: Reads, skip: Iterable[str] = ()) -> frozenset[Text]:
     """The "Other" options, as the store declares them (the queries' definition), but in ``skip``."""
     rows = store.select_texts(f"SELECT DISTINCT ?o WHERE {{ {_in_graphs_but(f'?o a <{CKG.OtherOption}>', skip)} }}")
     return frozenset(o for (o,) in rows if _is_iri(o))  # type: ignore[misc]
@@ -309,7 +308,7 @@ def count_triples(options: Mapping[Text, set[Text]], other: frozenset[Text],
     return out
 
 
-def _stored(store: Store, summary: str, pattern: str) -> set[Triple]:
+def _stored(store: Reads, summary: str, pattern: str) -> set[Triple]:
     return set(store.select_texts(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{summary}> {{ {pattern} }} }}"))  # type: ignore[arg-type]
 
 
@@ -321,13 +320,11 @@ class Maintenance(NamedTuple):
     additions: str
 
 
-def maintenance(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]) -> Maintenance:
-    """What keeps the summary graph right when ``graphs`` are written (written with them:
-    ``store.replace_graphs(graphs, then=update, additions={summary: additions})``; a bulk write
-    loads the additions beside the new graphs instead of inserting them in its transaction,
-    ~2 s for the 80,000 of a 1M import; graph.store.bulkwrite). It is computed from
-    reads made before the write; :func:`write_with_summary` passes the generation those reads saw,
-    so a write that another writer overtook is refused and the maintenance computed again.
+def maintenance(store: Reads, iris: DataIRIs, graphs: Mapping[str, Graph | None]) -> Maintenance:
+    """What keeps the summary graph right when ``graphs`` are written (written with them, by
+    :func:`keep_summary`: the update, and the additions as rows, which a bulk write loads beside
+    the new graphs instead of inserting them in its transaction, graph.store.bulkwrite). It is
+    computed from what the store holds under the write's lock.
 
     The changes are written as data (``INSERT DATA`` / ``DELETE DATA`` of the edges, counts and
     pairs that change, computed here): an operation with a WHERE clause inside the write's
@@ -408,30 +405,29 @@ def _not_implied(inserts: set[Triple], before: Options, affected: set[Text]) -> 
     return {t for t in inserts if not implied(t)}
 
 
-def write_with_summary(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None], *,
-                       before_write: Callable[[], None] = lambda: None, checked: bool = False) -> None:
-    """Write ``graphs`` and the summary's maintenance in one update (``checked``: see
-    ``Store.replace_graphs``).
+def keep_summary(write: Write, iris: DataIRIs) -> None:
+    """The summary kept right by ``write``: its maintenance for the graphs the write puts, computed
+    and added at the commit (a step after those registered before, under the store's write lock,
+    so no other writer gets in between)."""
+    write.before_commit(lambda w: _maintain(w, iris))
 
-    ``before_write`` runs after the maintenance is computed and before anything is written; it
-    stops the write by raising (the importer's validation finishes in a thread meanwhile).
 
-    The maintenance is computed from what the store holds before the write; if another writer
-    (another process's import) got in between, the write is refused with nothing written
-    (``if_generation``) and the maintenance computed again. A remote engine cannot say, so
-    concurrent writers there can leave counts stale until the next write or ``clusterkg init``.
-    """
-    for _ in range(_ATTEMPTS):
-        generation = store.generation()
-        with bypassing():  # reads for one write: not worth keeping in the service's result cache
-            change = maintenance(store, iris, graphs)
-        before_write()
-        summary = str(summary_graph(iris))
-        try:
-            store.replace_graphs(graphs, then=change.update, if_generation=generation, recount=[summary],
-                                 checked=checked, additions={summary: change.additions} if change.additions else None)
-            return
-        except StoreChanged:
-            continue
-    raise StoreBusy("other writers kept changing the store while this write was prepared; nothing was written, "
-                    "try again")
+def _maintain(write: Write, iris: DataIRIs) -> None:
+    change = maintenance(write, iris, write.graphs)
+    summary = str(summary_graph(iris))
+    write.update(change.update, touches=[summary])
+    write.add_rows(summary, change.additions)
+
+
+def write_with_summary(store: Store, iris: DataIRIs, graphs: Mapping[str, Graph | None]) -> None:
+    """``graphs`` written (``None`` drops one) in one write that keeps the summary right."""
+    with store.writing() as write:
+        for name, graph in graphs.items():
+            write.put(name, graph)
+        keep_summary(write, iris)
+
+
+def rebuild_summary(write: Write, iris: DataIRIs) -> None:
+    """The summary graph rebuilt whole by ``write``, from what the store holds at the commit."""
+    summary = str(summary_graph(iris))
+    write.before_commit(lambda w: w.update(rebuild_update(w, iris), touches=[summary]))

@@ -13,7 +13,6 @@ and one write, one compaction of the store and one summary update for them all.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import re
@@ -28,7 +27,7 @@ from rdflib.namespace import XSD
 
 from graph import __version__, ownership
 from graph.config import PROJECT_ROOT, Settings
-from graph.derived import add_derived, is_current, rebuild_update, summary_graph, write_with_summary
+from graph.derived import add_derived, is_current, keep_summary, rebuild_summary, write_with_summary
 from graph.gc_tuning import fewer_collections
 from graph.mapping.d23 import D23Records, map_d23, source_digest
 from graph.mapping.memory import adder
@@ -36,8 +35,8 @@ from graph.mapping.rdf_file import RDFFormatError, format_for, parse_rdf_graphs
 from graph.mapping.survey_csv import CSVFormatError, map_survey_csv
 from graph.namespaces import CKG, DCTERMS, PROV, RDF, RDFS, SKOS, DataIRIs, slugify
 from graph.results import SelectResult
-from graph.store import Store, sizes
-from graph.store.base import Preloading
+from graph.store import Store, Write, sizes
+from graph.store.write import Reads
 from graph.validate import Location, ValidationReport, Violation, start_validation
 from graph.vocab import normalise_label, system_graph_iri, system_graphs
 
@@ -155,11 +154,11 @@ class ImportInfo:
 _CONTEXT_PROPERTIES = (RDF.type, DCTERMS.title, SKOS.prefLabel)
 
 
-def store_context(store: Store, graph: Graph, earlier: Sequence[Graph] = ()) -> Graph:
+def store_context(store: Reads, graph: Graph, earlier: Sequence[Graph] = ()) -> Graph:
     """What the shapes need from the store: the types, titles and names of resources ``graph``
     refers to but does not describe (an existing survey, cluster or document); from the
     ``earlier`` graphs of the same import too (files before this one, not yet in the store, or
-    loaded but not committed, graph.store.preloading: the same triples either way)."""
+    loaded by the write but not committed: the same triples either way)."""
     referenced = {o for p in (CKG.survey, CKG.respondingCluster, CKG.attributionCandidate, CKG.reportedIn)
                   for o in graph.objects(None, p) if isinstance(o, URIRef)}
     described = set(graph.subjects(RDF.type, None))
@@ -204,7 +203,7 @@ class Batch:
     """The files of one import (one write), in order. ``named``: violations name their file."""
 
     named: bool = True
-    preloading: Preloading | None = None  # offered each graph staged (graph.store.preloading)
+    write: Write | None = None  # the write each graph staged is put to
     staged: dict[str, Staged] = field(default_factory=dict)  # by import id
     clusters: dict[str, URIRef] = field(default_factory=dict)  # the files' clusters, by normalised name
     responses: dict[URIRef, str] = field(default_factory=dict)  # response -> the file holding it
@@ -230,8 +229,8 @@ class Batch:
                         self.clusters[normalise_label(str(label))] = cluster
         for response in prepared.responses:
             self.responses.setdefault(response, prepared.file_name)
-        if self.preloading is not None:  # the graph is final: it may be loaded once it conforms
-            self.preloading.preload(str(graph_iri), graph, lambda: validation().conforms)
+        if self.write is not None:  # the graph is final: the store may load it once it conforms
+            self.write.put(str(graph_iri), graph, ready=lambda: validation().conforms)
 
     def conflicts(self, prepared: Prepared) -> list[Violation]:
         """Responses of ``prepared`` that an earlier file of the batch holds."""
@@ -254,8 +253,12 @@ class Batch:
 
 
 class Importer:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    """Imports into ``store``. ``reads``: what the import reads (the store; during a write, the write)."""
+
+    def __init__(self, store: Store, settings: Settings, *, reads: Reads | None = None) -> None:
         self.store = store
+        self.reads: Reads = reads if reads is not None else store
+        self.settings = settings
         self.iris = DataIRIs(settings.base_iri)
         self.engine = settings.shacl_engine
 
@@ -286,7 +289,7 @@ class Importer:
 
     def known_clusters(self) -> dict[str, URIRef]:
         """The store's clusters by normalised name (preferred, alternative and rdfs labels)."""
-        result = self.store.query(
+        result = self.reads.query(
             "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
             "PREFIX ckg: <https://w3id.org/clusterkg/ontology#> "
             "SELECT ?c ?l WHERE { ?c a ckg:Cluster . { ?c skos:prefLabel ?l } UNION { ?c skos:altLabel ?l } "
@@ -305,7 +308,7 @@ class Importer:
         files' graphs count as stored."""
         data = prepared.graph
         earlier = batch.graphs() if batch is not None else []
-        pending = start_validation(data, prepared.origins, context=store_context(self.store, data, earlier),
+        pending = start_validation(data, prepared.origins, context=store_context(self.reads, data, earlier),
                                    engine=self.engine)
         # the batch's graphs are not "already" imported (an earlier file's may be in the store,
         # loaded before the write commits: graph.store.preloading); batch.conflicts names them
@@ -324,7 +327,7 @@ class Importer:
         it says of resources it does not own (graph.ownership)."""
         owner = ownership.Owner(self.iris, str(self.iris.import_graph(import_id)), mints_data=prepared.kind != "rdf",
                                 parts_of=frozenset(prepared.responses) if prepared.kind == "csv" else frozenset())
-        found = ownership.violations(self.store, owner, prepared.graph, prepared.origins, skip)
+        found = ownership.violations(self.reads, owner, prepared.graph, prepared.origins, skip)
         found += ownership.graph_name_violations(owner, prepared.graph_names) + prepared.problems
         return found + self._response_conflicts(prepared, import_id, skip)
 
@@ -332,7 +335,7 @@ class Importer:
         if not prepared.responses:
             return []
         values = " ".join(f"<{r}>" for r in prepared.responses)
-        result = self.store.query(
+        result = self.reads.query(
             "SELECT ?r ?g WHERE { VALUES ?r { " + values + " } GRAPH ?g { ?r a <"
             + str(CKG.SurveyResponse) + "> } }")
         assert isinstance(result, SelectResult)
@@ -382,17 +385,20 @@ class Importer:
 
     def _import(self, sources: Sequence[Callable[[Importer, Batch], Prepared]], import_id: str | None, *,
                 named: bool, replace: bool = False) -> list[ImportOutcome]:
-        """Each source prepared (by the importer that reads for this write) and staged in turn, then
-        all of them written in one write. Each graph staged is offered to the store: the embedded
-        store bulk-loads it once it conforms, while the next is mapped (graph.store.preloading)."""
+        """Each source prepared and staged in turn, reading through the write, then all of them
+        committed in that write: each graph is put to it as it is staged, ready once its file
+        conforms (the embedded store may load it meanwhile), the commit refused unless every file
+        conforms, and the summary kept right."""
         batch = Batch(named=named)
-        with fewer_collections(), self.store.preloading(checked=True) as store:
-            importer = copy.copy(self)
-            importer.store = store  # the import's reads: the store as it was before this write
-            batch.preloading = store
-            outcomes = [importer._stage(source(importer, batch), import_id, batch, replace) for source in sources]
-            store.offered_all()
-            importer._commit(batch)
+        with fewer_collections(), self.store.writing(trusted=True) as write:
+            staging = Importer(self.store, self.settings, reads=write)
+            batch.write = write
+            outcomes = [staging._stage(source(staging, batch), import_id, batch, replace) for source in sources]
+            if batch.staged:
+                write.before_commit(lambda _write: self._refuse_unless_valid(batch))
+                keep_summary(write, self.iris)
+        if batch.staged:
+            log.info("import %s: committed", ", ".join(batch.staged))
         return outcomes
 
     def validate_files(self, paths: Sequence[Path], fmt: str | None = None) -> ValidationReport:
@@ -421,40 +427,32 @@ class Importer:
             return ImportOutcome(import_id, str(graph_iri), "unchanged", len(batch.staged[import_id].graph))
         existing = self._import_digest(graph_iri)
         if existing == prepared.sha256:
-            return ImportOutcome(import_id, str(graph_iri), "unchanged", len(self.store.get_graph(str(graph_iri))))
-        if not replace and (existing is not None or str(graph_iri) in self.store.named_graphs()):
+            return ImportOutcome(import_id, str(graph_iri), "unchanged", len(self.reads.get_graph(str(graph_iri))))
+        if not replace and (existing is not None or str(graph_iri) in self.reads.named_graphs()):
             raise ImportIdRefused(f"an import {import_id!r} exists already, with other content; give --replace to "
                                   "replace it, or another id; nothing was written")
         log.info("import %s: %d triples mapped from %s; validating", import_id, len(prepared.graph),
                  prepared.file_name)
         validation = self.start_validation(prepared, import_id, batch=batch)
         # while the constraints are checked (in threads), the graph is made ready for the write:
-        # derived edges, provenance and the summary's changes (write_with_summary), all thrown away
-        # if the validation fails
-        final = prepared.graph  # the prepared graph becomes the import graph (copying it cost seconds)
+        # derived edges and provenance, all thrown away if the validation fails
+        final = prepared.graph  # the prepared graph becomes the import graph (a copy would cost seconds)
         add_derived(final)
         self._add_provenance(final, prepared, import_id, graph_iri)
         batch.add(import_id, graph_iri, prepared, validation)
         return ImportOutcome(import_id, str(graph_iri), "imported", len(final))
 
-    def _commit(self, batch: Batch) -> None:
-        """Write what ``batch`` staged in one write, once every file's validation conforms."""
-        if not batch.staged:
-            return
+    @staticmethod
+    def _refuse_unless_valid(batch: Batch) -> None:
+        """The commit's first step: every file's validation conforms, or nothing is written.
+        ``trusted``: each graph's text was parsed strictly into the validation's store (what was
+        added since, the derived edges and provenance, is made of its terms and of minted IRIs)."""
         names = ", ".join(batch.staged)
-
-        def valid() -> None:
-            report = batch.report()
-            if not report.conforms:
-                log.info("import %s: rejected, %d violation(s); nothing written", names, len(report.violations))
-                raise ImportRejected(report)
-            log.info("import %s: valid; writing %d triples", names, sum(len(s.graph) for s in batch.staged.values()))
-
-        # checked: each graph's text was parsed strictly into the validation's store (what was added
-        # since, the derived edges and provenance, is made of its terms and of minted IRIs)
-        write_with_summary(self.store, self.iris, {str(s.graph_iri): s.graph for s in batch.staged.values()},
-                           before_write=valid, checked=True)
-        log.info("import %s: committed", names)
+        report = batch.report()
+        if not report.conforms:
+            log.info("import %s: rejected, %d violation(s); nothing written", names, len(report.violations))
+            raise ImportRejected(report)
+        log.info("import %s: valid; writing %d triples", names, sum(len(s.graph) for s in batch.staged.values()))
 
     def _add_provenance(self, g: Graph, prepared: Prepared, import_id: str, graph_iri: URIRef) -> None:
         activity = self.iris.import_activity(import_id)
@@ -476,7 +474,7 @@ class Importer:
         add((activity, CKG.tripleCount, Literal(len(g) + 1, datatype=XSD.integer)))
 
     def _import_digest(self, graph_iri: URIRef) -> str | None:
-        result = self.store.query(
+        result = self.reads.query(
             "SELECT ?g ?sha WHERE { GRAPH ?g { ?a <" + str(CKG.importedGraph) + "> ?g ; <"
             + str(PROV.used) + "> ?f . ?f <" + str(CKG.sha256) + "> ?sha } }",
             {"g": graph_iri})
@@ -500,8 +498,7 @@ class Importer:
         if graph_iri not in self.store.named_graphs():
             known = ", ".join(i.import_id for i in self.list_imports()) or "none"
             raise KeyError(f"no import {import_id!r} (imports: {known})")
-        graphs: dict[str, Graph | None] = {graph_iri: None}
-        write_with_summary(self.store, self.iris, graphs)
+        write_with_summary(self.store, self.iris, {graph_iri: None})
 
     # -- the bundled data ------------------------------------------------------------------------------
     def init_bundled(self) -> list[ImportOutcome]:
@@ -525,8 +522,8 @@ class Importer:
         outcomes.append(self.import_prepared(self.prepare_d23(), replace=True))
         if changed or not is_current(self.store, self.iris):
             # the vocabularies changed (ckg:matches may have) or the summary is missing or older
-            self.store.replace_graphs({}, then=rebuild_update(self.store, self.iris),
-                                      recount=[str(summary_graph(self.iris))])
+            with self.store.writing() as write:
+                rebuild_summary(write, self.iris)
         sizes.record_missing(self.store)
         return outcomes
 

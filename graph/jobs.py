@@ -24,17 +24,16 @@ import os
 import resource
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from rdflib import Graph
-
 from graph import egress
 from graph.config import Settings
 from graph.store import Store, StoreError, open_store
-from graph.store.base import QueryAborted, QueryTimeout, StoreWrapper
+from graph.store.base import QueryAborted, QueryTimeout, StoreWrapper, Write
 from graph.worker_process import LogSetup, StderrTail, died_for_memory, how_it_ended, start_in_worker, worker_context
 
 T = TypeVar("T")
@@ -170,12 +169,11 @@ class _Announcing(StoreWrapper):
         super().__init__(inner)
         self._announce = announce
 
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
-        self._announce()
-        self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount,
-                                  checked=checked, additions=additions)
+    @contextmanager
+    def writing(self, *, trusted: bool = False) -> Iterator[Write]:
+        with self.inner.writing(trusted=trusted) as write:
+            write.before_commit(lambda _write: self._announce())  # the first step: the commit begins
+            yield write
 
 
 def job_settings(settings: Settings, store: Store) -> Settings:

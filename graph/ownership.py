@@ -26,8 +26,8 @@ from rdflib.term import Node
 from graph.derived import SUMMARY_GRAPH_PATH
 from graph.namespaces import CKG, OWL, SKOS, VOCAB, DataIRIs
 from graph.results import SelectResult
-from graph.store import Store
 from graph.store.sizes import SIZES_GRAPH
+from graph.store.write import Reads
 from graph.validate import Location, Origins, Violation
 
 RULE = "an import describes only what it mints"
@@ -74,7 +74,7 @@ class Owner:
         return bool(found) and URIRef(whole) in self.parts_of
 
 
-def violations(store: Store, owner: Owner, graph: Graph, origins: Origins,
+def violations(store: Reads, owner: Owner, graph: Graph, origins: Origins,
                skip: Collection[str] = ()) -> list[Violation]:
     """The triples of ``graph`` (the import's, to become ``owner.own_graph``) that break :data:`RULE`;
     graphs in ``skip`` count as this write's own (an import of several files)."""
@@ -117,7 +117,7 @@ def graph_name_violations(owner: Owner, names: Collection[str]) -> list[Violatio
             for name in sorted(names) if (what := owner.reserved(name)) is not None]
 
 
-def _described_in(store: Store, subjects: list[URIRef], *, exclude: Collection[str] = (),
+def _described_in(store: Reads, subjects: list[URIRef], *, exclude: Collection[str] = (),
                  only: Collection[str] = ()) -> dict[URIRef, str]:
     """Subjects that a graph (not in ``exclude``; in ``only``, if given) describes -> one such graph."""
     found: dict[URIRef, str] = {}
@@ -133,7 +133,7 @@ def _described_in(store: Store, subjects: list[URIRef], *, exclude: Collection[s
     return found
 
 
-def _held(store: Store, triples: list[tuple[Node, Node, Node]]) -> set[tuple[Node, Node, Node]]:
+def _held(store: Reads, triples: list[tuple[Node, Node, Node]]) -> set[tuple[Node, Node, Node]]:
     """Which of ``triples`` the store holds (in any graph); one with a blank node counts as new."""
     triples = [t for t in triples if not any(isinstance(term, BNode) for term in t)]
     held: set[tuple[Node, Node, Node]] = set()

@@ -51,6 +51,7 @@ def start_in_worker(log_setup: LogSetup, stderr_path: str | None = None) -> None
     ``stderr_path``, write standard error there (the parent passes it on, :class:`StderrTail`)."""
     ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:  # the parent is gone already
+        os.write(2, b"clusterkg worker: the process that started it is gone; ending\n")
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if stderr_path is not None:

@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks import run
 from graph.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
 
 
 def test_generator_is_deterministic_and_sized(tmp_path: Path) -> None:

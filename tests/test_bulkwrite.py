@@ -15,6 +15,7 @@ from graph.store import StoreError
 from graph.store import bulkwrite as bw
 from graph.store.embedded import EmbeddedStore
 from graph.store.sizes import SIZES_GRAPH
+from tests.writing import commit
 
 OLD = "https://example.org/graph/old"
 NEW = "https://example.org/graph/new"
@@ -57,7 +58,7 @@ def test_a_big_new_graph_is_bulk_loaded_with_the_rest_of_its_write(tmp_path: Pat
     store.replace_graphs({OLD: _big("old", 10)})
     assert spy == []  # small, and existing graphs: in the transaction
     then = f"INSERT DATA {{ GRAPH <{OLD}> {{ <https://example.org/then> <{P}> 'then' }} }}"
-    store.replace_graphs({NEW: _big("new"), NEW2: _big("new2", 20)}, then=then, recount=[OLD])
+    commit(store, {NEW: _big("new"), NEW2: _big("new2", 20)}, update=then, touches=[OLD])
     assert spy == [[NEW]]
     assert set(store.get_graph(NEW)) == set(_big("new")) and len(store.get_graph(NEW2)) == 20
     assert len(store.get_graph(OLD)) == 11
@@ -88,7 +89,7 @@ def test_a_failed_commit_after_the_bulk_load_writes_nothing(tmp_path: Path, spy:
     store.replace_graphs({OLD: _big("old", 10)})
     before = _quads(store.path)
     with pytest.raises(StoreError, match="nothing was written"):
-        store.replace_graphs({NEW: _big("new")}, then="INSERT DATA { this is not SPARQL }")
+        commit(store, {NEW: _big("new")}, update="INSERT DATA { this is not SPARQL }")
     assert spy == [[NEW]]
     assert _quads(store.path) == before and store.named_graphs() == [OLD]
     assert not bw.pending(store.path)
@@ -118,13 +119,13 @@ def test_additions_to_an_existing_graph_load_beside_the_new_graphs(tmp_path: Pat
     monkeypatch.setattr(bw, "_new_rows", spied)
     store = EmbeddedStore(tmp_path / "s")
     store.replace_graphs({OLD: _big("old", 10)})
-    store.replace_graphs({NEW: _big("new")}, additions={OLD: f"{HELD}\n{ADDED}\n"})
+    commit(store, {NEW: _big("new")}, rows={OLD: f"{HELD}\n{ADDED}\n"})
     assert sorted(loads) == [NEW, OLD]
     assert recorded == [f"{ADDED[:-2]} <{OLD}> .\n"]
     assert len(store.get_graph(OLD)) == 11 and len(store.get_graph(NEW)) == N
     assert not (store.path / bw.ADDITIONS_NAME).exists() and not bw.pending(store.path)
     # outside a bulk write they are inserted by the update
-    store.replace_graphs({NEW2: _big("new2", 5)}, additions={OLD: f"<https://example.org/more> <{P}> 'm' .\n"})
+    commit(store, {NEW2: _big("new2", 5)}, rows={OLD: f"<https://example.org/more> <{P}> 'm' .\n"})
     assert sorted(loads) == [NEW, OLD] and len(store.get_graph(OLD)) == 12
     store.close()
 
@@ -134,8 +135,8 @@ def test_a_failed_commit_takes_back_exactly_the_rows_it_added(tmp_path: Path, sp
     store.replace_graphs({OLD: _big("old", 10)})
     before = _quads(store.path)
     with pytest.raises(StoreError, match="nothing was written"):
-        store.replace_graphs({NEW: _big("new")}, then="INSERT DATA { this is not SPARQL }",
-                             additions={OLD: f"{HELD}\n{ADDED}\n"})
+        commit(store, {NEW: _big("new")}, update="INSERT DATA { this is not SPARQL }",
+               rows={OLD: f"{HELD}\n{ADDED}\n"})
     assert spy == [[NEW]]
     assert _quads(store.path) == before  # the row held before is still there, the added one gone
     assert not (store.path / bw.ADDITIONS_NAME).exists() and not bw.pending(store.path)
@@ -148,7 +149,7 @@ def test_an_additions_file_of_no_write_is_not_taken_back(tmp_path: Path) -> None
     before = _quads(store.path)
     (store.path / bw.ADDITIONS_NAME).write_text(f"{HELD[:-2]} <{OLD}> .\n")  # no intent names it
     with pytest.raises(StoreError, match="nothing was written"):
-        store.replace_graphs({NEW: _big("new")}, then="INSERT DATA { this is not SPARQL }")
+        commit(store, {NEW: _big("new")}, update="INSERT DATA { this is not SPARQL }")
     assert _quads(store.path) == before  # the row it names is still there
     store.close()
 

@@ -24,6 +24,8 @@ from graph.store.embedded import EmbeddedStore
 from . import engines
 from .conftest import BASE, quads_of
 
+pytestmark = pytest.mark.slow
+
 TOKEN = "crash-test-token-0123456789"
 ROWS = 60  # ~4,200 triples: long enough to be caught in each stage
 

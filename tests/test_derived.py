@@ -4,18 +4,20 @@ every backend; and nobody can write it directly."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal
 
 from graph.config import Settings
-from graph.derived import DERIVATION_VERSION, rebuild_update, summary_graph
+from graph.derived import DERIVATION_VERSION, rebuild_summary, summary_graph
 from graph.importer import Importer
 from graph.mapping.survey_csv import COLUMNS
 from graph.namespaces import CKG, DataIRIs
 from graph.results import SelectResult
-from graph.store import Store, sizes
+from graph.store import Store, Write, sizes
 from graph.writes import GraphWriter, WriteRefused
 
 # what the summary must hold, computed from the import graphs alone (the definition, not the code)
@@ -128,61 +130,57 @@ def test_summary_follows_imports_drops_and_writes(store: Store, settings: Settin
     with pytest.raises(WriteRefused):
         writer.put(summary_graph(DataIRIs(settings.base_iri)), Graph())
 
-    store.replace_graphs({}, then=rebuild_update(store, DataIRIs(settings.base_iri)))
+    with store.writing() as write:
+        rebuild_summary(write, DataIRIs(settings.base_iri))
     assert _check(store, settings) == before
 
 
-def test_summary_is_in_the_same_update_as_the_import(store: Store, settings: Settings, tmp_path: Path) -> None:
-    """One update carries the import graph and the summary's change (so neither lands alone)."""
-    sent: list[str] = []
-    original = store.replace_graphs
+def _spy_on_writes(store: Store, between: Callable[[], None] = lambda: None) -> list[Write]:
+    """Each write of ``store`` as it commits; ``between`` runs after the caller's block, before the commit."""
+    seen: list[Write] = []
+    original = store.writing
 
-    def spy(graphs, *, then: str = "", additions=None, **options) -> None:  # type: ignore[no-untyped-def]
-        sent.append(then + "".join((additions or {}).values()))
-        original(graphs, then=then, additions=additions, **options)
+    @contextmanager
+    def spy(**options: bool) -> Iterator[Write]:
+        with original(**options) as write:
+            yield write
+            seen.append(write)
+            between()
 
-    store.replace_graphs = spy  # type: ignore[method-assign]
+    store.writing = spy  # type: ignore[method-assign]
+    return seen
+
+
+def test_summary_is_in_the_same_write_as_the_import(store: Store, settings: Settings, tmp_path: Path) -> None:
+    """One write carries the import graph and the summary's change (so neither lands alone)."""
+    writes = _spy_on_writes(store)
     Importer(store, settings).import_file(_wave(tmp_path / "w.csv", 1, ["Summary Test Cluster"]))
-    assert len(sent) == 1 and str(CKG.choseOption) in sent[0]
-    # and the summary's size is recorded anew with it (graph.store.sizes), counted as written
     summary = str(summary_graph(DataIRIs(settings.base_iri)))
+    assert len(writes) == 1 and len(writes[0].graphs) == 1
+    assert str(CKG.choseOption) in writes[0].rows()[summary] and summary in writes[0].touched()
+    # and the summary's size is recorded anew with it (graph.store.sizes), counted as written
     recorded = {str(r["g"]): int(r["n"]) for r in store.query(sizes.RECORDS_QUERY).rows}  # type: ignore[union-attr]
     assert recorded.get(summary) == len(store.get_graph(summary))
 
 
-def test_a_write_racing_another_is_recomputed(store_path: Path, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """The summary's changes are computed from reads before the write; when another writer (here a
-    second handle, as another process would) commits in between, the write is refused unwritten
-    and recomputed, so the summary still equals its definition."""
-    from graph import derived
-    from graph.store import StoreChanged
+def test_a_writer_committing_meanwhile_is_seen_by_the_summary(store_path: Path, tmp_path: Path) -> None:
+    """The summary's change is computed at the commit, under the store's write lock: another
+    writer (a second handle, as another process would be) that commits while this import is
+    prepared is in what the maintenance reads, so the summary still equals its definition."""
     from graph.store.embedded import EmbeddedStore
     from tests.conftest import BASE
 
     settings = Settings(base_iri=BASE, store_path=store_path)
     store = EmbeddedStore(store_path)
-    stale = store.generation()
     other = EmbeddedStore(store_path)
-    Importer(other, settings).import_file(_wave(tmp_path / "other.csv", 3, ["Summary Test Cluster"]))
-    with pytest.raises(StoreChanged):
-        store.replace_graphs({"https://example.org/g": Graph()}, then="", if_generation=stale)
 
-    real = derived.maintenance
-    calls: list[int] = []
+    def racer() -> None:
+        Importer(other, settings).import_file(_wave(tmp_path / "racer.csv", 2, ["Summary Test Cluster"]))
 
-    def interrupted(*args, **kwargs) -> str:
-        calls.append(1)
-        text = real(*args, **kwargs)
-        if len(calls) == 1:  # the other writer commits after this computation, before the write
-            monkeypatch.setattr(derived, "maintenance", real)
-            Importer(other, settings).import_file(_wave(tmp_path / "racer.csv", 2, ["Summary Test Cluster"]))
-            monkeypatch.setattr(derived, "maintenance", interrupted)
-        return text
-
-    monkeypatch.setattr(derived, "maintenance", interrupted)
-    Importer(store, settings).import_file(_wave(tmp_path / "mine.csv", 1, ["Medicen", "Another Test Cluster"]))
-    assert len(calls) == 2
+    writes = _spy_on_writes(store, racer)
+    Importer(store, settings).import_file(_wave(tmp_path / "mine.csv", 1, ["Medicen", "Summary Test Cluster"]))
+    assert len(writes) == 1
+    assert len({i.import_id for i in Importer(store, settings).list_imports()}) >= 3  # D2.3, the racer's, mine
     _check(store, settings)
     other.close()
     store.close()

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from graph.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
 
 
 def test_quick_load_run_has_no_errors(tmp_path: Path) -> None:

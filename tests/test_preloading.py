@@ -127,17 +127,15 @@ def test_the_writes_reads_name_the_graphs_there_were(tmp_path: Path, monkeypatch
     load = bw._load
     monkeypatch.setattr(bw, "_load", lambda *args: (load(*args), loaded.set()))
     new = _big("new")
-    with store.preloading() as view:
-        view.preload(NEW, new, lambda: True)
-        view.offered_all()
+    with store.writing() as write:
+        write.put(NEW, new, ready=lambda: True)
         assert loaded.wait(timeout=30)
-        assert view.named_graphs() == ["https://example.org/graph/old"]
-        assert len(view.get_graph(NEW)) == 0 and len(view.get_graph("https://example.org/graph/old")) == 10
+        assert write.named_graphs() == ["https://example.org/graph/old"]
+        assert len(write.get_graph(NEW)) == 0 and len(write.get_graph("https://example.org/graph/old")) == 10
         old = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <https://example.org/graph/old> {{ ?s <{P}> ?o }} }}"
-        assert view.select_texts(old) == [('"10"^^<http://www.w3.org/2001/XMLSchema#integer>',)]
+        assert write.select_texts(old) == [('"10"^^<http://www.w3.org/2001/XMLSchema#integer>',)]
         assert bw.pending(store.path)  # the write has begun: a crash now is undone
-        view.replace_graphs({NEW: new})
-        assert view.named_graphs() == [NEW, "https://example.org/graph/old"]  # after the commit: the store
+    assert store.named_graphs() == [NEW, "https://example.org/graph/old"]
     assert set(store.get_graph(NEW)) == set(new)
     assert not bw.pending(store.path)
     store.close()
@@ -150,13 +148,12 @@ def test_a_reader_waits_for_the_commit(tmp_path: Path) -> None:
     store.replace_graphs({"https://example.org/graph/old": _big("old", 10)})
     reader = EmbeddedStore(tmp_path / "s", read_only=True)
     seen: list[list[str]] = []
-    with store.preloading() as view:
-        view.preload(NEW, _big("new"), lambda: True)
+    with store.writing() as write:
+        write.put(NEW, _big("new"), ready=lambda: True)
         thread = threading.Thread(target=lambda: seen.append(reader.named_graphs()))
         thread.start()
         thread.join(timeout=1)
         assert thread.is_alive() and seen == []  # waiting for the write
-        view.replace_graphs({NEW: _big("new")})
     thread.join(timeout=30)
     assert seen == [["https://example.org/graph/new", "https://example.org/graph/old"]]
     reader.close()
@@ -232,10 +229,8 @@ def test_a_graph_that_exists_is_replaced_in_the_transaction(tmp_path: Path, load
     store = EmbeddedStore(tmp_path / "s")
     store.replace_graphs({NEW: _big("old", 10)})
     newer = _big("newer")
-    with store.preloading() as view:
-        view.preload(NEW, newer, lambda: True)
-        view.offered_all()
-        view.replace_graphs({NEW: newer})
+    with store.writing() as write:
+        write.put(NEW, newer, ready=lambda: True)
     assert loads == []
     assert set(store.get_graph(NEW)) == set(newer)
     store.close()

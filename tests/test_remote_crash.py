@@ -17,6 +17,8 @@ from graph.store.remote import RemoteStore
 from . import engines
 from .conftest import BASE
 
+pytestmark = pytest.mark.slow
+
 TARGET = BASE + "graph/import/crash-test"
 N = 120_000  # about 10 MB of N-Triples: more than one update takes, so it is staged, then moved
 

@@ -19,6 +19,7 @@ from graph.results import SelectResult
 from graph.store import Store, sizes
 from graph.writes import GraphWriter, WriteRefused
 from tests.test_derived import _wave
+from tests.writing import commit
 
 LIVE = "SELECT ?graph (COUNT(*) AS ?triples) WHERE { GRAPH ?graph { ?s ?p ?o } } GROUP BY ?graph"
 EX = "https://example.org/"
@@ -104,7 +105,7 @@ def test_a_graph_without_a_record_is_counted_and_recorded_at_start(store: Store,
     graph.add((URIRef(EX + "s"), URIRef(EX + "p"), Literal("x")))
     store.replace_graphs({EX + "graph/behind": graph})
     # as if the graph had been loaded behind clusterkg's back: its record deleted
-    store.replace_graphs({}, then=sizes.delete_data([(EX + "graph/behind", f'"1"^^<{XSD.integer}>')]))
+    commit(store, update=sizes.delete_data([(EX + "graph/behind", f'"1"^^<{XSD.integer}>')]))
     assert EX + "graph/behind" not in _recorded(store)
     ours = {*store.named_graphs(), sizes.SIZES_GRAPH}
     listed = _listed(store, ours)

@@ -9,14 +9,14 @@ from graph.store.base import (
     QueryTimeout,
     Store,
     StoreBusy,
-    StoreChanged,
     StoreError,
     StoreUnavailable,
     TooManyQueries,
+    Write,
 )
 
-__all__ = ["QueryAborted", "QueryDataset", "QueryTimeout", "Store", "StoreBusy", "StoreChanged", "StoreError",
-           "StoreUnavailable", "TooManyQueries",
+__all__ = ["QueryAborted", "QueryDataset", "QueryTimeout", "Store", "StoreBusy", "StoreError",
+           "StoreUnavailable", "TooManyQueries", "Write",
            "open_store", "with_confined_queries", "with_query_limits", "with_result_cache"]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -11,34 +11,11 @@ from rdflib import Dataset, Graph
 from rdflib.term import Node
 
 from graph.results import QueryResult, SelectResult
+from graph.store.errors import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreUnavailable, TooManyQueries
+from graph.store.write import Write
 
-
-class StoreError(Exception):
-    """A store refused or failed an operation; the message is meant for the user."""
-
-
-class StoreUnavailable(StoreError):
-    """The store cannot be opened or reached (locked, down, missing)."""
-
-
-class QueryTimeout(StoreError):
-    """A query ran past the time limit and was stopped."""
-
-
-class QueryAborted(StoreError):
-    """A query was stopped for another limit (memory) or because its worker died."""
-
-
-class StoreChanged(StoreError):
-    """Another writer changed the store since the caller read it; nothing was written."""
-
-
-class StoreBusy(StoreError):
-    """Every query worker is busy; the client should retry later."""
-
-
-class TooManyQueries(StoreBusy):
-    """The client has a heavy query running, or as many queries as there are workers (graph.store.sandbox)."""
+__all__ = ["QueryAborted", "QueryDataset", "QueryTimeout", "Store", "StoreBusy", "StoreError", "StoreUnavailable",
+           "StoreWrapper", "TooManyQueries", "Write"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +32,8 @@ class QueryDataset:
 class Store(ABC):
     """A quad store that queries the union of its named graphs as the default graph.
 
-    Writes are whole named graphs, replaced or dropped together in one transaction, so that
-    an import is all-or-nothing on every backend.
+    A write is one object (:meth:`writing`, graph.store.write): graphs put, rows added and updates,
+    committed together in one transaction, so that an import is all-or-nothing on every backend.
     """
 
     allowed_services: frozenset[str] = frozenset()  # SERVICE endpoints queries may call (graph.guard)
@@ -90,21 +67,28 @@ class Store(ABC):
     def get_graph(self, name: str) -> Graph:
         """The triples of one named graph (empty if there is none)."""
 
-    @abstractmethod
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
-        """Atomically replace each named graph by the given triples; ``None`` drops it. ``then``: a
-        SPARQL update run after them in the same update (the derived summary's maintenance).
-        ``if_generation``: write only if the store's generation is still that one, else raise
-        :class:`StoreChanged` with nothing written (``then`` was computed from what the store held
-        then); a store without generations (a remote engine) writes regardless. ``recount``: other
-        graphs the write changes (those ``then`` writes), whose recorded sizes are renewed like
-        those of ``graphs`` (graph.store.sizes). ``checked``: the graphs' N-Triples were read by a
-        strict RDF parser already (an import's validation store, graph.shacl_sparql), so a store
-        may skip its own IRI and language-tag checks. ``additions``: N-Triples rows to add to
-        existing graphs in the same write (the summary's new edges; a row the graph holds already
-        stays as it is), without blank nodes."""
+    @contextmanager
+    def writing(self, *, trusted: bool = False) -> Iterator[Write]:
+        """One write (graph.store.write): leaving the block commits it, all or nothing; an
+        exception in the block writes nothing. ``trusted``: as :class:`Write`'s."""
+        write = Write(self, trusted=trusted)
+        try:
+            yield write
+            write.wait_until_ready()
+            self._apply(write)
+        finally:
+            write.close()
+
+    def _apply(self, write: Write) -> None:
+        """Commit ``write`` (:meth:`writing`): its steps (``write.run_steps``), then its changes in
+        one transaction. Each backend that writes implements it, or :meth:`writing` itself."""
+        raise StoreError("this store cannot be written")
+
+    def replace_graphs(self, graphs: Mapping[str, Graph | None]) -> None:
+        """Atomically replace each named graph by the given triples; ``None`` drops it."""
+        with self.writing() as write:
+            for name, graph in graphs.items():
+                write.put(name, graph)
 
     @abstractmethod
     def dataset(self) -> Dataset:
@@ -131,18 +115,6 @@ class Store(ABC):
     def recover(self) -> list[str]:
         """Clean up what an interrupted write left behind; the names of what was removed."""
         return []
-
-    @contextmanager
-    def preloading(self, *, checked: bool = False) -> Iterator[Preloading]:
-        """This store for one write prepared in steps (an import of several files): its new graphs
-        may be loaded while the rest is prepared (:meth:`Preloading.preload`), then the write is
-        :meth:`replace_graphs` on what this yields, and leaving the block without it leaves the
-        store as it was. Reads through what this yields see the store as it was before the write,
-        and may see the graphs offered to it (only what they had not held: nothing the store held
-        is changed or hidden before the write's commit); ``named_graphs()`` lists the graphs there were.
-        ``checked``: as :meth:`replace_graphs`' (the graphs offered are loaded with it). Only the
-        embedded store loads anything early (graph.store.preloading); here it is the write as usual."""
-        yield Preloading(self)
 
     @abstractmethod
     def close(self) -> None:
@@ -186,11 +158,10 @@ class StoreWrapper(Store):
     def get_graph(self, name: str) -> Graph:
         return self.inner.get_graph(name)
 
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
-        self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount,
-                                  checked=checked, additions=additions)
+    @contextmanager
+    def writing(self, *, trusted: bool = False) -> Iterator[Write]:
+        with self.inner.writing(trusted=trusted) as write:
+            yield write
 
     def dataset(self) -> Dataset:
         return self.inner.dataset()
@@ -203,15 +174,3 @@ class StoreWrapper(Store):
 
     def close(self) -> None:
         pass
-
-
-class Preloading(StoreWrapper):
-    """The store for one write prepared in steps (:meth:`Store.preloading`); this one loads nothing
-    before the write itself."""
-
-    def preload(self, name: str, graph: Graph, ready: Callable[[], bool]) -> None:
-        """``graph``, final now, will be written as ``name`` by this write: a store may load it
-        once ``ready()`` (called in another thread; it may wait) says it may be written."""
-
-    def offered_all(self) -> None:
-        """Every graph the write will preload has been offered."""

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from rdflib import Graph
 from rdflib.term import Node
 
 from graph.results import AskResult, QueryResult, SelectResult
-from graph.store.base import QueryDataset, Store, StoreWrapper
+from graph.store.base import QueryDataset, Store, StoreWrapper, Write
 
 cache_bypass: ContextVar[bool] = ContextVar("clusterkg_result_cache_bypass", default=False)
 
@@ -107,12 +106,11 @@ class CachedStore(StoreWrapper):
         self._bytes = 0
         self._generation = generation
 
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
+    @contextmanager
+    def writing(self, *, trusted: bool = False) -> Iterator[Write]:
         try:
-            self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount,
-                                      checked=checked, additions=additions)
+            with self.inner.writing(trusted=trusted) as write:
+                yield write
         finally:
             with self._lock:
                 self._clear(None)

@@ -30,7 +30,7 @@ from rdflib.term import Node
 from graph.guard import ServiceRefused, check_services
 from graph.results import CELL_BYTES, AskResult, GraphResult, QueryResult, Row, SelectResult
 from graph.store import bulkwrite, sizes
-from graph.store.base import Preloading, QueryDataset, Store, StoreChanged, StoreError, StoreUnavailable
+from graph.store.base import QueryDataset, Store, StoreError, StoreUnavailable, Write
 from graph.store.lockfile import StoreLock
 from graph.store.terms import (
     Encoded,
@@ -108,16 +108,16 @@ class EmbeddedStore(Store):
                 handle = self._handle
             yield handle
 
-    def _write(self, action: Callable[[ox.Store], object], if_generation: str | None = None) -> list[str]:
+    def _write(self, action: Callable[[ox.Store], object]) -> list[str]:
         """Run ``action`` on the store opened read-write under the exclusive lock, then close it;
         an interrupted bulk write is finished or undone first (graph.store.bulkwrite: the graphs
         it rolled back are returned)."""
-        with self._writing(if_generation) as opened:
+        with self._writing() as opened:
             action(opened.handle)
         return opened.rolled_back
 
     @contextmanager
-    def _writing(self, if_generation: str | None = None) -> Iterator[OpenForWriting]:
+    def _writing(self) -> Iterator[OpenForWriting]:
         """The store opened read-write under the exclusive lock for the time of the ``with``
         block, flushed and closed after it; Oxigraph's and the OS's errors become one-line
         :class:`StoreError` s. An interrupted bulk write is finished or undone first.
@@ -130,8 +130,6 @@ class EmbeddedStore(Store):
             raise StoreError("this store was opened read-only; nothing was written")
         failure = None
         with self._lock.exclusive() as generation:
-            if if_generation is not None and generation != if_generation:
-                raise StoreChanged("another writer changed the store meanwhile; nothing was written")
             opened = OpenForWriting(_open(self.path, read_only=False), generation)
             try:
                 opened.rolled_back = bulkwrite.recover(opened.handle, self.path)
@@ -197,31 +195,14 @@ class EmbeddedStore(Store):
         with self._reader() as handle:
             return bulkwrite.stored_triples(handle)
 
-    @contextmanager
-    def preloading(self, *, checked: bool = False) -> Iterator[Preloading]:
-        """(Store.preloading) New graphs bulk-loaded while the write is prepared, when the write
-        is a bulk write (graph.store.preloading)."""
-        from graph.store.preloading import EmbeddedPreloading
-
-        preloading = EmbeddedPreloading(self, checked=checked)
-        try:
-            yield preloading
-        except BaseException as exc:
-            preloading.end(exc)
-            raise
-        preloading.end(None)
-
     def named_graphs(self) -> list[str]:
         with self._reader() as handle:
             return sorted(g.value for g in handle.named_graphs()
                           if isinstance(g, ox.NamedNode) and g.value != sizes.SIZES_GRAPH)
 
     def get_graph(self, name: str) -> Graph:
-        graph = Graph(identifier=URIRef(name))
         with self._reader() as handle:
-            for quad in handle.quads_for_pattern(None, None, None, ox.NamedNode(name)):
-                graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
-        return graph
+            return graph_of(handle, name)
 
     def dataset(self) -> Dataset:
         ds = Dataset()
@@ -240,27 +221,57 @@ class EmbeddedStore(Store):
         return data
 
     # -- writes -----------------------------------------------------------------------------
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
-        """One SPARQL update, hence one RocksDB transaction, for all the graphs; then, under the
-        same lock (so readers see both at once), the new sizes of the graphs written and of
-        ``recount`` are recorded (graph.store.sizes). ``checked``: new graphs are bulk-loaded
-        without Oxigraph's IRI checks (~12% of the loader's CPU), their text having been parsed
-        strictly by the validation. ``additions`` are loaded beside the new graphs when these are
+    @contextmanager
+    def writing(self, *, trusted: bool = False) -> Iterator[Write]:
+        """(Store.writing) Big new graphs put with a ``ready`` may be bulk-loaded while the rest of
+        the write is prepared (graph.store.preloading); the write's reads then go through the
+        handle that loads them. ``trusted``: new graphs are bulk-loaded without Oxigraph's IRI
+        checks (a large share of the loader's time), their text having been parsed strictly."""
+        from graph.store.preloading import EmbeddedPreloading
+
+        preloading = EmbeddedPreloading(self, checked=trusted)
+        write = Write(preloading, trusted=trusted, offer=preloading.preload)
+        try:
+            yield write
+            preloading.offered_all()
+            write.wait_until_ready()
+            if preloading.started:
+                preloading.commit(write)
+            else:
+                self._apply(write)
+        except BaseException as exc:
+            preloading.end(exc)
+            raise
+        finally:
+            write.close()
+        preloading.end(None)
+
+    def _apply(self, write: Write) -> None:
+        """(Store._apply) Under the exclusive lock: the steps, reading through the open handle, then
+        one SPARQL update, hence one RocksDB transaction, for every change; then, under the same
+        lock (so readers see both at once), the new sizes of the graphs written and touched
+        (graph.store.sizes). Rows added are loaded beside the new graphs when these are
         bulk-loaded (graph.store.bulkwrite.begin), else inserted by the update."""
-        bodies = graph_bodies(graphs)
-        names = sizes.recorded_names(graphs, recount)
-        extra = addition_rows(additions)
-        if not bodies and not then and not names and not extra:
+        if write.is_empty():
             return
-        self._write(lambda handle: self._commit_graphs(handle, bodies, then, names, extra, checked), if_generation)
+        refusal: BaseException | None = None
+        with self._writing() as opened:
+            try:
+                write.run_steps(HandleReads(opened, self.allowed_services))
+            except BaseException as exc:  # the caller's, raised as it is (not as the engine's errors are)
+                refusal = exc
+            if refusal is None:
+                self._commit_graphs(opened.handle, graph_bodies(write.graphs), write.sparql_update(),
+                                    sizes.recorded_names(write.graphs, write.touched()),
+                                    addition_rows(write.rows()), write.trusted)
+        if refusal is not None:
+            raise refusal
 
     def _commit_graphs(self, handle: ox.Store, bodies: list[Body], then: str,
                        names: list[str], extra: list[tuple[ox.NamedNode, str]], checked: bool,
                        started: bulkwrite.BulkWrite | None = None,
                        loads_done: Callable[[], None] = lambda: None) -> None:
-        """:meth:`replace_graphs`' write, on the open ``handle``. ``started``: a bulk write whose
+        """A write's changes (:meth:`_apply`), on the open ``handle``. ``started``: a bulk write whose
         graphs are loaded already, or are loading (graph.store.preloading), which this write goes
         on with and commits, once ``loads_done()`` has waited for those loads (meanwhile, the
         additions are checked); ``bodies`` leaves those graphs out, and ``then`` must not change
@@ -335,7 +346,7 @@ Body = tuple[ox.NamedNode, str | None, int]  # a graph to write: its name, N-Tri
 
 
 def graph_bodies(graphs: Mapping[str, Graph | None]) -> list[Body]:
-    """What :meth:`EmbeddedStore.replace_graphs` writes of ``graphs``."""
+    """What a write puts of ``graphs``: each name, its N-Triples (None: dropped) and size."""
     bodies: list[Body] = []
     for name, graph in graphs.items():
         try:
@@ -349,6 +360,38 @@ def graph_bodies(graphs: Mapping[str, Graph | None]) -> list[Body]:
 
 def addition_rows(additions: Mapping[str, str] | None) -> list[tuple[ox.NamedNode, str]]:
     return [(ox.NamedNode(name), rows) for name, rows in (additions or {}).items() if rows]
+
+
+class HandleReads:
+    """Reads on the store opened for a write (its steps, under the write lock): what the store
+    holds, and any graph the write has bulk-loaded already (graph.store.preloading)."""
+
+    def __init__(self, opened: OpenForWriting, allowed_services: frozenset[str]) -> None:
+        self._opened = opened  # its handle is read at each use: it is emptied when the write ends
+        self._allowed = allowed_services
+
+    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
+              max_rows: int | None = None, dataset: QueryDataset | None = None) -> QueryResult:
+        return run_query(self._opened.handle, sparql, bindings, lambda result: materialise(result, max_rows),
+                         self._allowed, dataset=dataset)
+
+    def select_texts(self, sparql: str) -> list[tuple[str | None, ...]]:
+        return run_query(self._opened.handle, sparql, None, term_texts, self._allowed)
+
+    def named_graphs(self) -> list[str]:
+        return sorted(g.value for g in self._opened.handle.named_graphs()
+                      if isinstance(g, ox.NamedNode) and g.value != sizes.SIZES_GRAPH)
+
+    def get_graph(self, name: str) -> Graph:
+        return graph_of(self._opened.handle, name)
+
+
+def graph_of(handle: ox.Store, name: str) -> Graph:
+    """The triples of one named graph, as an rdflib graph."""
+    graph = Graph(identifier=URIRef(name))
+    for quad in handle.quads_for_pattern(None, None, None, ox.NamedNode(name)):
+        graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+    return graph
 
 
 def run_query(handle: ox.Store, sparql: str, bindings: Mapping[str, Node] | None, read: Callable[[object], T],

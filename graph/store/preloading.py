@@ -15,7 +15,7 @@ The write is still all or nothing, and no reader sees it before its commit:
   for a 1M import ~14 s instead of ~11), and the intent names each graph before it is loaded, so
   a crash is recovered like any interrupted bulk write;
 - a graph is loaded only once ``ready()`` says its validation conforms; after a refusal nothing
-  more is loaded, and leaving :meth:`graph.store.embedded.EmbeddedStore.preloading` without
+  more is loaded, and a write (:meth:`graph.store.embedded.EmbeddedStore.writing`) left without
   the commit drops every graph loaded (a violation in the last of nine 1M files costs dropping
   the eight before it);
 - the write's own reads meanwhile (the validation's context, the responses imported before, the
@@ -28,7 +28,7 @@ The write is still all or nothing, and no reader sees it before its commit:
   look-up per graph instead of one in the union's index;
 - the early loads begin only when the write is a bulk write: when the graphs offered so far hold
   an eighth of the store (:func:`graph.store.bulkwrite.worth_loading`). Below that, nothing is
-  loaded early and the write is :meth:`EmbeddedStore.replace_graphs`, transaction and all.
+  loaded early and the write is one transaction, as any other.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TypeVar
@@ -47,7 +47,7 @@ from rdflib.term import Node
 
 from graph.results import QueryResult
 from graph.store import bulkwrite, sizes
-from graph.store.base import Preloading, QueryDataset, StoreChanged, StoreError
+from graph.store.base import QueryDataset, StoreError, StoreWrapper, Write
 from graph.store.embedded import (
     EmbeddedStore,
     addition_rows,
@@ -70,7 +70,7 @@ class _Offer:
     ready: Callable[[], bool]
 
 
-class EmbeddedPreloading(Preloading):
+class EmbeddedPreloading(StoreWrapper):
     """The embedded store for one write whose new graphs are loaded as they are offered (see the
     module's docstring). Reads pass to the store until the first load, then run on the write's
     handle: the store as it was, and the new graphs loaded so far."""
@@ -110,18 +110,19 @@ class EmbeddedPreloading(Preloading):
             self._session.offered_all()
 
     # -- the write ---------------------------------------------------------------------------------
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
+    @property
+    def started(self) -> bool:
+        """Whether graphs are being loaded: the write is a bulk write, its commit :meth:`commit`."""
+        return self._session is not None
+
+    def commit(self, write: Write) -> None:
+        """The write's steps (reading through the loading handle, under the lock it holds), then
+        its commit with what was loaded."""
         session = self._session
-        if session is None:
-            self.inner.replace_graphs(graphs, then=then, if_generation=if_generation, recount=recount,
-                                      checked=checked, additions=additions)
-            return
-        if if_generation is not None and if_generation != session.generation:
-            raise StoreChanged("another writer changed the store meanwhile; nothing was written")
+        assert session is not None
+        write.run_steps(self)
         try:
-            session.commit(graphs, then=then, recount=recount, checked=checked, additions=additions)
+            session.commit(write)
         except BaseException as exc:
             self.end(exc, the_stores=True)
             raise
@@ -273,18 +274,19 @@ class _Session:
         return graph
 
     # -- ending ------------------------------------------------------------------------------------
-    def commit(self, graphs: Mapping[str, Graph | None], *, then: str, recount: Sequence[str], checked: bool,
-               additions: Mapping[str, str] | None) -> None:
+    def commit(self, write: Write) -> None:
         """The write: the graphs not offered written with the rest, and the commit, once the loads
         are done."""
+        graphs = write.graphs
         for name, offer in self.offered.items():
             graph = graphs.get(name)
             if graph is None or len(graph) != offer.size:
                 raise StoreError(f"the graph {name} loaded for this write is not the one written; nothing was "
                                  "written")
         rest = {name: graph for name, graph in graphs.items() if name not in self.offered}
-        self.store._commit_graphs(self._opened.handle, graph_bodies(rest), then, sizes.recorded_names(graphs, recount),
-                                  addition_rows(additions), checked, started=self._bulk(), loads_done=self._loaded)
+        self.store._commit_graphs(self._opened.handle, graph_bodies(rest), write.sparql_update(),
+                                  sizes.recorded_names(graphs, write.touched()), addition_rows(write.rows()),
+                                  write.trusted, started=self._bulk(), loads_done=self._loaded)
 
     def _loaded(self) -> None:
         """Every offer loaded: the loader waited for, its failure raised."""

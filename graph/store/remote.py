@@ -31,7 +31,7 @@ from graph.namespaces import is_absolute_iri
 from graph.results import AskResult, GraphResult, QueryResult, SelectResult
 from graph.sparql_text import query_form, where_group_start
 from graph.store import dialects, sizes
-from graph.store.base import QueryAborted, QueryDataset, QueryTimeout, Store, StoreError, StoreUnavailable
+from graph.store.base import QueryAborted, QueryDataset, QueryTimeout, Store, StoreError, StoreUnavailable, Write
 from graph.store.dataops import data_ops
 from graph.store.terms import ntriples
 
@@ -290,17 +290,20 @@ class RemoteStore(Store):
             return graph
         return graph.skolemize(authority="urn:clusterkg:", basepath="/genid/")
 
-    def replace_graphs(self, graphs: Mapping[str, Graph | None], *, then: str = "",
-                       if_generation: str | None = None, recount: Sequence[str] = (),
-                       checked: bool = False, additions: Mapping[str, str] | None = None) -> None:
-        """The graphs' size records (graph.store.sizes) are deleted in the same update, as data read
-        before it, and written again after it, counted by the engine."""
+    def _apply(self, write: Write) -> None:
+        """(Store._apply) An engine has no lock a write could hold: the steps read it as it is,
+        then every change goes in one update. The graphs' size records (graph.store.sizes) are
+        deleted in the same update, as data read before it, and written again after it, counted by
+        the engine."""
+        write.run_steps(self)
+        graphs = write.graphs
         for name in graphs:
             if not is_absolute_iri(name):
                 raise StoreError(f"invalid graph name {name!r}, nothing was written")
-        for graph, rows in (additions or {}).items():
+        then = write.sparql_update()
+        for graph, rows in write.rows().items():
             then = " ;\n".join(p for p in (then, *data_ops("INSERT DATA", graph, rows.splitlines())) if p)
-        names = sizes.recorded_names(graphs, recount)
+        names = sizes.recorded_names(graphs, write.touched())
         if names:
             wanted = set(names)
             old = [(str(r["g"]), r["n"].n3()) for r in self._select(sizes.RECORDS_QUERY).rows  # type: ignore[union-attr]

@@ -29,10 +29,10 @@ VOID_TRIPLES = "http://rdfs.org/ns/void#triples"
 _INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 
 
-def recorded_names(graphs: Iterable[str], recount: Iterable[str] = ()) -> list[str]:
-    """The graphs whose records a write renews: those it writes and those its ``then`` changes
+def recorded_names(graphs: Iterable[str], touched: Iterable[str] = ()) -> list[str]:
+    """The graphs whose records a write renews: those it writes and those its updates change (``touched``)
     (never the records' own graph, which is counted like any unrecorded graph)."""
-    return [name for name in dict.fromkeys([*graphs, *recount]) if name != SIZES_GRAPH]
+    return [name for name in dict.fromkeys([*graphs, *touched]) if name != SIZES_GRAPH]
 
 
 def delete_data(records: Iterable[tuple[str, str]]) -> str:
@@ -70,5 +70,6 @@ def record_missing(store: Store) -> list[str]:
     recorded = {str(row["g"]) for row in result.rows}
     missing = [name for name in recorded_names(store.named_graphs()) if name not in recorded]
     if missing:
-        store.replace_graphs({}, recount=missing)
+        with store.writing() as write:
+            write.update("", touches=missing)
     return missing
