@@ -328,8 +328,8 @@ def maintenance(store: Reads, iris: DataIRIs, graphs: Mapping[str, Graph | None]
 
     The changes are written as data (``INSERT DATA`` / ``DELETE DATA`` of the edges, counts and
     pairs that change, computed here): an operation with a WHERE clause inside the write's
-    transaction reads through its pending writes, which cost Oxigraph seconds per wave at 1M
-    triples (dropping a 117,000-triple wave: a 16 s write that way, 2 s now). A new import adds its
+    transaction reads through its pending writes, which costs Oxigraph seconds per wave in a big
+    store (docs/performance.md). A new import adds its
     clusters' edges; replacing or dropping a graph recomputes the edges of the clusters it named
     from the other graphs the store holds and from the graph's new version.
     """
@@ -384,7 +384,7 @@ def _not_implied(inserts: set[Triple], before: Options, affected: set[Text]) -> 
     """``inserts`` without the edges the summary holds already: a cluster that had chosen an option
     has its ``ckg:choseOption`` edge and a ``ckg:matchesConcept`` edge to everything the option
     falls under (the rules of :func:`cluster_edges`). A wave of clusters answering again repeats
-    most of their edges (at 1M, ~50,000 of 64,000 a wave: 0.5 s of the write's update). Clusters
+    most of their edges, and inserting them again costs the write's update. Clusters
     whose edges are recomputed (``affected``) are left alone: their stored edges are in the diff."""
     matched: dict[Text, frozenset[Text]] = {}
 

@@ -160,7 +160,6 @@ def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, st
     except BaseException:
         write.abort()
         raise
-    log.info("bulk-loaded %d new graph(s); committing the write", len(bodies))
     return write
 
 
@@ -200,6 +199,8 @@ class BulkWrite:
         if count:
             for name in dict.fromkeys(iri.value for iri, _ in bodies):
                 self.counts[name] = count_graph(self.handle, name)
+        if bodies:
+            log.info("bulk-loaded %d new graph(s); the write commits when the rest is ready", len(bodies))
 
     def record(self, additions: list[tuple[ox.NamedNode, str]]) -> list[tuple[ox.NamedNode, str]]:
         """The rows of ``additions`` their graphs lack, recorded in the additions file (so that an

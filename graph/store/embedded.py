@@ -1,9 +1,9 @@
 """The embedded store: a persistent pyoxigraph (RocksDB) store in a directory.
 
-Why on disk rather than in memory with snapshots: measured on this machine kind (2 cores) with
-1M quads, opening the on-disk store is instant while loading the same N-Quads into memory takes
-~2.4 s (a cold start the service cannot afford), and the queries tried ran at the same speed on
-both (see docs/architecture.md). RocksDB gives durable, atomic transactions for free.
+Why on disk rather than in memory with snapshots: opening the on-disk store is instant while
+loading the same quads into memory takes seconds at every start (a cold start the service cannot
+afford), and queries run at the same speed on both (docs/architecture.md, docs/performance.md).
+RocksDB gives durable, atomic transactions for free.
 
 Reads go through a read-only handle and writes open the store read-write only for the time of the
 write (see :mod:`graph.store.lockfile`), so any number of processes — the service, its query
@@ -177,7 +177,7 @@ class EmbeddedStore(Store):
                       dataset: QueryDataset | None = None) -> tuple:
         """The query's result in a form that crosses a process boundary cheaply, for the sandbox's
         workers: a SELECT's rows as tuples of strings (no rdflib terms to pickle and rebuild one by
-        one, which cost a 1,000-row answer ~30 ms); :func:`decode_result` turns it into ours."""
+        one, the larger part of a large answer's cost); :func:`decode_result` turns it into ours."""
         return self._query(sparql, bindings, lambda result: _encode(result, max_rows, max_bytes), dataset)
 
     def select_texts(self, sparql: str) -> list[tuple[str | None, ...]]:
@@ -445,7 +445,7 @@ def _record_sizes(handle: ox.Store, names: Sequence[str], counted: Mapping[str, 
         return bulkwrite.count_graph(handle, name)
 
     try:
-        if len(missing) > 1:  # the engine counts without the GIL: one graph per core (a 1M import's ten, 0.6 -> 0.3 s)
+        if len(missing) > 1:  # the engine counts without the GIL: one graph per core
             with ThreadPoolExecutor(max_workers=min(len(missing), os.cpu_count() or 1)) as pool:
                 counts = dict(zip(missing, pool.map(count, missing), strict=True))
         else:
@@ -547,7 +547,7 @@ def decode_result(payload: tuple) -> QueryResult:
 class EncodedSelectResult(SelectResult):
     """A SELECT answer as a query worker sent it (rows of encoded terms): rdflib rows are built
     on first use, each distinct term once, and the JSON serialisation is made from the encoded
-    terms directly (a 1,000-row answer: ~15 ms of rdflib terms and ~15 ms of JSON saved)."""
+    terms directly (no rdflib term made, no dictionary encoded)."""
 
     def __init__(self, variables: list[str], encoded_rows: list[tuple[Encoded | None, ...]], truncated: bool,
                  size: int) -> None:
@@ -580,7 +580,7 @@ class EncodedSelectResult(SelectResult):
 
     def json_bindings_text(self) -> str:
         """The bindings' JSON text written row by row from each distinct term's JSON, made once (a
-        1,000-row answer: ~3 ms instead of ~15 ms for building dictionaries and encoding them)."""
+        fraction of building dictionaries and encoding them)."""
         encoded = self._encoded
         if encoded is None:
             return super().json_bindings_text()

@@ -1,9 +1,9 @@
 """A write's new graphs bulk-loaded into the embedded store while the rest of the write is prepared.
 
 An import of several files stages them one after another (the main thread maps a file while two
-threads check the constraints of the one before) and writes them in one write at the end. At 1M
-triples that write's bulk load took 6-7 s on both cores after a staging of 7-9 s that kept only
-~1.5 of them busy (the main thread's Python is its critical path). So here each new graph is
+threads check the constraints of the one before) and writes them in one write at the end. The
+staging leaves a core idle much of the time (the main thread's Python is its critical path), and
+a bulk load at the end would keep both busy after it. So here each new graph is
 bulk-loaded as soon as its file's validation conforms, in a thread of its own, while the next
 file is mapped; the write at the end loads what is left (the last file, in pieces on every core,
 :func:`graph.store.bulkwrite._pieces`) and commits as any bulk write does.
@@ -11,21 +11,21 @@ file is mapped; the write at the end loads what is left (the last file, in piece
 The write is still all or nothing, and no reader sees it before its commit:
 
 - the early loads are a bulk write (graph.store.bulkwrite) begun at the first of them: the store's
-  exclusive lock is taken then and held to the commit (readers wait, as they wait for any write;
-  for a 1M import ~14 s instead of ~11), and the intent names each graph before it is loaded, so
+  exclusive lock is taken then and held to the commit (readers wait, as they wait for any write,
+  a little longer: docs/performance.md), and the intent names each graph before it is loaded, so
   a crash is recovered like any interrupted bulk write;
 - a graph is loaded only once ``ready()`` says its validation conforms; after a refusal nothing
   more is loaded, and a write (:meth:`graph.store.embedded.EmbeddedStore.writing`) left without
-  the commit drops every graph loaded (a violation in the last of nine 1M files costs dropping
-  the eight before it);
+  the commit drops every graph loaded (a violation in the last file costs dropping the ones
+  before it);
 - the write's own reads meanwhile (the validation's context, the responses imported before, the
   summary's maintenance) go through the open handle: they see the store as it was and the graphs
   this write has loaded so far, which :meth:`EmbeddedPreloading.named_graphs` leaves out (it lists
   the graphs as they were) and the readers skip where it matters, by name (the importer knows its
   files' graphs, the summary's maintenance the graphs of its write). Restricting the queries'
-  dataset to the graphs that were there instead (pyoxigraph's ``default_graph=[...]``) made the
-  validation's context query ~8x slower (43 -> 375 ms for 1,000 clusters in a 1M store): one
-  look-up per graph instead of one in the union's index;
+  dataset to the graphs that were there instead (pyoxigraph's ``default_graph=[...]``) makes the
+  validation's context query several times slower: one look-up per graph instead of one in the
+  union's index;
 - the early loads begin only when the write is a bulk write: when the graphs offered so far hold
   an eighth of the store (:func:`graph.store.bulkwrite.worth_loading`). Below that, nothing is
   loaded early and the write is one transaction, as any other.

@@ -1,9 +1,9 @@
 """Recorded graph sizes: how many triples each named graph holds, kept by the store that writes it.
 
-Counting a graph's triples is a scan on Oxigraph (0.45 s for all graphs at 1M triples, where
-Virtuoso answers from its indexes), so every store records each graph's count when it writes the
-graph, as ``<graph> void:triples N`` in the graph :data:`SIZES_GRAPH`. The ``named-graphs`` query
-reads these records and counts only the graphs that have none.
+Counting a graph's triples is a scan on Oxigraph (where Virtuoso answers from its indexes), so
+every store records each graph's count when it writes the graph, as ``<graph> void:triples N``
+in the graph :data:`SIZES_GRAPH`. The ``named-graphs`` query reads these records and counts only
+the graphs that have none.
 
 A record is never wrong, only missing: a write deletes the records of the graphs it replaces in
 its own update, and records the new counts after it has committed, counted by the engine itself
@@ -38,7 +38,7 @@ def recorded_names(graphs: Iterable[str], touched: Iterable[str] = ()) -> list[s
 def delete_data(records: Iterable[tuple[str, str]]) -> str:
     """``DELETE DATA`` of existing records, each a graph name and the N-Triples form of its count as
     stored (data, not a pattern: an operation with a WHERE clause in a write's update makes
-    Oxigraph read through the pending writes, +3 s for a 117,000-triple import at 1M)."""
+    Oxigraph read through the pending writes)."""
     lines = "\n".join(f"<{name}> <{VOID_TRIPLES}> {count} ." for name, count in records)
     return f"DELETE DATA {{ GRAPH <{SIZES_GRAPH}> {{\n{lines}\n}} }}" if lines else ""
 
