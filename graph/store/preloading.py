@@ -52,11 +52,12 @@ from graph.store.embedded import (
     EmbeddedStore,
     addition_rows,
     graph_bodies,
+    graph_of,
     materialise,
     run_query,
     term_texts,
 )
-from graph.store.terms import from_ox, ntriples
+from graph.store.terms import ntriples
 
 T = TypeVar("T")
 log = logging.getLogger("clusterkg.store")
@@ -267,11 +268,9 @@ class _Session:
         return run_query(self._opened.handle, sparql, bindings, read, self.store.allowed_services)
 
     def get_graph(self, name: str) -> Graph:
-        graph = Graph(identifier=URIRef(name))
         if name in self._before_names:
-            for quad in self._opened.handle.quads_for_pattern(None, None, None, ox.NamedNode(name)):
-                graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
-        return graph
+            return graph_of(self._opened.handle, name)
+        return Graph(identifier=URIRef(name))  # loaded by this write: not there before it
 
     # -- ending ------------------------------------------------------------------------------------
     def commit(self, write: Write) -> None:
