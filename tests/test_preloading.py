@@ -23,6 +23,7 @@ from graph.store.embedded import EmbeddedStore
 from .conftest import BASE, FIXTURES, quads_of
 from .test_derived import _check
 from .test_import_batch import _waves
+from .writing import commit
 
 P = URIRef("https://example.org/p")
 NEW = "https://example.org/graph/new"
@@ -210,6 +211,29 @@ def test_a_failed_load_fails_the_import_and_writes_nothing(store_path: Path, tmp
     with pytest.raises(StoreError, match="nothing was written: disk full"):
         importer.import_files(files)
     assert quads_of(store) == before and not bw.pending(store_path)
+    store.close()
+
+
+def test_a_failed_load_lets_go_of_the_store_at_once(store_path: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The failure is still held (a caller's report, a job's record) when the next write opens the
+    store: nothing of the failed write keeps it open."""
+    files = _waves(tmp_path / "waves", clusters=12, waves=3)
+    load = bw._load
+    count = [0]
+
+    def failing(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
+        count[0] += 1
+        if count[0] == 2:
+            raise OSError("disk full (simulated)")
+        load(handle, iri, body, lenient)
+
+    monkeypatch.setattr(bw, "_load", failing)
+    store, importer = _importer(store_path)
+    with pytest.raises(StoreError, match="nothing was written") as failed:
+        importer.import_files(files)
+    commit(store, {NEW: _big("after")})
+    assert NEW in store.named_graphs() and "disk full" in str(failed.value)
     store.close()
 
 

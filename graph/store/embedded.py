@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -135,7 +136,10 @@ class EmbeddedStore(Store):
                 opened.rolled_back = bulkwrite.recover(opened.handle, self.path)
                 yield opened
                 opened.handle.flush()
-            except (OSError, SyntaxError, ValueError) as exc:
+            except BaseException as exc:
+                _forget_locals(exc)
+                if not isinstance(exc, (OSError, SyntaxError, ValueError)):
+                    raise
                 failure = f"write failed, nothing was written: {_one_line(str(exc))}"
             finally:
                 opened.handle = None  # type: ignore[assignment]  # pyoxigraph closes RocksDB with the last reference
@@ -153,6 +157,9 @@ class EmbeddedStore(Store):
             handle = _open(self.path, read_only=False)
             try:
                 bulkwrite.recover(handle, self.path)
+            except BaseException as exc:
+                _forget_locals(exc)
+                raise
             finally:
                 del handle
                 prune_info_logs(self.path)
@@ -460,10 +467,33 @@ def _record_sizes(handle: ox.Store, names: Sequence[str], counted: Mapping[str, 
                     _one_line(str(exc)))
 
 
+def _forget_locals(exc: BaseException) -> None:
+    """Clear the variables of the finished frames in the tracebacks of ``exc`` and of the exceptions
+    chained to it. A frame that was given the read-write handle (a bulk load's, even one in another
+    thread whose failure was handed on) keeps RocksDB open as long as the exception lives: past the
+    release of the lock, where the next write's opening is refused and a reader's opening can find
+    files the open handle has deleted since."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)  # a frame still running is left as it is
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+
+
 def _open(path: Path, *, read_only: bool) -> ox.Store:
     try:
         return ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
     except OSError as exc:
+        if "current process" in str(exc):  # RocksDB: "lock hold by current process"
+            raise StoreUnavailable(
+                f"the store at {path} is still open in this process from an earlier write (a defect of "
+                "clusterkg's: please report it); restart the process"
+            ) from exc
         if "lock" in str(exc).lower():
             raise StoreUnavailable(
                 f"the store at {path} is held by a process that does not follow clusterkg's locking "
