@@ -17,6 +17,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from graph import __version__
+from graph.messages import one_line
 from graph.store import Store, StoreError
 from graph.store.sizes import SIZES_GRAPH
 from graph.store.terms import from_ox
@@ -58,7 +59,7 @@ def read_backup(path: Path) -> dict[str, Graph]:
                     graph = graphs[name] = Graph(identifier=URIRef(name))
                 graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
     except SyntaxError as exc:
-        raise BackupError(f"{path.name} is not valid N-Quads: {' '.join(str(exc).split())}") from None
+        raise BackupError(f"{path.name} is not valid N-Quads: {one_line(exc)}") from None
     except OSError as exc:
         raise BackupError(f"cannot read {path}: {exc.strerror or exc}") from None
     return graphs

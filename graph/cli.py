@@ -18,6 +18,7 @@ import click
 
 from graph import __version__
 from graph.config import Settings
+from graph.gc_tuning import fewer_collections
 from graph.importer import Importer, ImportIdRefused, ImportRejected, UnreadableFile
 from graph.queries import ParameterError, QueryFileError, load_queries
 from graph.results import AskResult, GraphResult, SelectResult, to_csv, to_sparql_json, to_sparql_xml, to_table, to_tsv
@@ -124,7 +125,7 @@ def _subcommand(name: str | None = None, **kwargs: Any) -> Callable:
 @_subcommand("init")
 def init_cmd(ctx: click.Context) -> None:
     """Load the ontology, the vocabularies and the bundled D2.3 dataset; idempotent."""
-    with _store(ctx) as store:
+    with _store(ctx) as store, fewer_collections():
         try:
             outcomes = Importer(store, _settings(ctx)).init_bundled()
         except ImportRejected as exc:
@@ -160,7 +161,7 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, imp
     names = ", ".join(f.name for f in files)
     _choose_engine(ctx, shacl_engine)
     _bound_memory(_settings(ctx), files, fmt)
-    with _store(ctx) as store:
+    with _store(ctx) as store, fewer_collections():
         importer = Importer(store, _settings(ctx))
         try:
             outcomes = importer.import_files(list(files), fmt, import_id, replace=replace)
@@ -491,7 +492,8 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int, admin_toke
         store.recover()
         if not store.named_graphs():
             click.echo("The store is empty: loading the bundled dataset first (clusterkg init).")
-            Importer(store, settings).init_bundled()
+            with fewer_collections():
+                Importer(store, settings).init_bundled()
         else:
             _record_missing_sizes(store)
         app = create_app(settings, store=store)
@@ -501,10 +503,9 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int, admin_toke
     click.echo(f"clusterkg {__version__} serving {settings.store_path} on http://{host}:{port}/ (Ctrl-C stops)")
     # The service's threads mostly wait: on a query worker's pipe, on the socket. One whose worker
     # has answered needs the GIL back before the worker can be handed the next query, and with
-    # Python's default switch interval (5 ms) it can wait that long behind a thread rendering a
-    # page, twice the light query's own time; the workers idle meanwhile. At 1 ms: the light query
-    # over HTTP at 1M, 8 clients, 2 cores, 9 rounds each (alternated): 280 -> 313-319 requests/s on
-    # average (0.5 ms: 267; docs/performance.md).
+    # Python's default switch interval it can wait longer than a light query takes behind a thread
+    # rendering a page, the workers idle meanwhile; a shorter interval hands the GIL over sooner
+    # (the figures: docs/performance.md, session 13). The process is the service's own: set here.
     sys.setswitchinterval(SERVE_SWITCH_INTERVAL_S)
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="clusterkg")

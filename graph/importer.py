@@ -28,7 +28,6 @@ from rdflib.namespace import XSD
 from graph import __version__, ownership
 from graph.config import PROJECT_ROOT, Settings
 from graph.derived import add_derived, is_current, keep_summary, rebuild_summary, write_with_summary
-from graph.gc_tuning import fewer_collections
 from graph.mapping.d23 import D23Records, map_d23, source_digest
 from graph.mapping.memory import adder
 from graph.mapping.rdf_file import RDFFormatError, format_for, parse_rdf_graphs
@@ -73,8 +72,8 @@ def check_import_id(import_id: str) -> str:
 
 
 # What importing costs in the memory RLIMIT_DATA counts (docs/security.md): what the process and its
-# engines set aside, and per byte of the file, by format (a CSV row becomes ~120 triples; N-Triples
-# is the most verbose RDF). Measured, with a margin.
+# engines set aside, and per byte of the file, by format (a CSV row becomes a hundred triples or
+# more; N-Triples is the most verbose RDF); measured, with a margin: docs/security.md.
 MEMORY_BASE_MB = 800
 MEMORY_PER_BYTE = {"csv": 200, "turtle": 60, "trig": 60, "json-ld": 60, "xml": 60, "nt": 30, "nquads": 30}
 
@@ -366,8 +365,7 @@ class Importer:
 
     def import_file(self, path: Path, fmt: str | None = None, import_id: str | None = None, *,
                     replace: bool = False) -> ImportOutcome:
-        with fewer_collections():  # the mapping too
-            return self.import_prepared(self.prepare_file(path, fmt), import_id, replace=replace)
+        return self.import_prepared(self.prepare_file(path, fmt), import_id, replace=replace)
 
     def import_files(self, paths: Sequence[Path], fmt: str | None = None,
                      import_id: str | None = None, *, replace: bool = False) -> list[ImportOutcome]:
@@ -390,7 +388,7 @@ class Importer:
         conforms (the embedded store may load it meanwhile), the commit refused unless every file
         conforms, and the summary kept right."""
         batch = Batch(named=named)
-        with fewer_collections(), self.store.writing(trusted=True) as write:
+        with self.store.writing(trusted=True) as write:
             staging = Importer(self.store, self.settings, reads=write)
             batch.write = write
             outcomes = [staging._stage(source(staging, batch), import_id, batch, replace) for source in sources]

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from graph import egress
 from graph.config import Settings
+from graph.gc_tuning import fewer_collections
 from graph.store import Store, StoreError, open_store
 from graph.store.base import QueryAborted, QueryTimeout, StoreWrapper, Write
 from graph.worker_process import LogSetup, StderrTail, died_for_memory, how_it_ended, start_in_worker, worker_context
@@ -147,7 +148,8 @@ def _job_main(conn: Connection, settings: Settings, plan: egress.Plan, memory_mb
         conn.send(("raised", exc))
         return
     try:
-        result = job(_Announcing(store, lambda: conn.send(("committing",))), settings, *args)
+        with fewer_collections():  # the process is the job's: a write builds many objects, nearly all kept
+            result = job(_Announcing(store, lambda: conn.send(("committing",))), settings, *args)
         reply: tuple = ("ok", result)
     except MemoryError:
         reply = ("raised", _out_of_memory(memory_mb))

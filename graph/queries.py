@@ -11,7 +11,6 @@ placed at the start of the WHERE group. User text is never pasted into the query
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -24,6 +23,7 @@ from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from graph.config import QUERIES_DIR
+from graph.messages import one_line
 from graph.namespaces import PREFIXES, is_absolute_iri
 from graph.results import QueryResult, SelectResult
 from graph.sparql_text import (
@@ -36,6 +36,7 @@ from graph.sparql_text import (
     where_group_start,
 )
 from graph.store import Store
+from graph.until_written import UntilWritten
 from graph.vocab import normalise_label
 
 T = TypeVar("T")
@@ -148,7 +149,7 @@ class SavedQuery:
 
     @cached_property
     def _sites(self) -> dict[str, list[tuple[int, int]]]:
-        """Where each parameter is bound, found once (lexing the text on every call cost ~1.5 ms):
+        """Where each parameter is bound, found once (lexing the text is the costly part of a call):
         an endpoint's variable occurrences, else the author's ``VALUES`` blocks (none: a block
         goes at the start of the WHERE group)."""
         sites = {}
@@ -193,10 +194,6 @@ def internal_query(name: str) -> SavedQuery:
     return load_query(INTERNAL_QUERIES / f"{name}.rq")
 
 
-_MEMBERS_CACHE: dict[tuple[str, str, str], list[dict]] = {}
-_KEYS_CACHE: dict[tuple[str, str, str], dict[str, URIRef]] = {}
-
-
 def _members_query(param: Param) -> tuple[str, dict[str, list[str]], str]:
     if param.member_of_class or param.member_of_scheme == "*":
         cls = param.member_of_class or "http://www.w3.org/2004/02/skos/core#Concept"
@@ -204,39 +201,17 @@ def _members_query(param: Param) -> tuple[str, dict[str, list[str]], str]:
     return "members-of-scheme", {"scheme": [str(param.member_of_scheme)]}, f"scheme:{param.member_of_scheme}"
 
 
-def _cache_key(store: Store, param: Param) -> tuple[str, str, str] | None:
-    """A key that holds until the store's next write (None: the store cannot say when it changes)."""
-    identity, generation = store.identity(), store.generation()
-    return (identity, generation, _members_query(param)[2]) if identity and generation else None
+# a parameter's members (and the keys that name them), kept until the store's next write; the
+# service's threads that miss together wait for one members query
+_MEMBERS: UntilWritten[tuple[str, str], object] = UntilWritten((64,), lambda _: (1,), single_flight=True)
 
 
-_COMPUTING = threading.Lock()
-_KEY_LOCKS: dict[tuple[int, tuple[str, str, str]], threading.Lock] = {}
+def _until_written(store: Store, kind: str, param: Param, compute: Callable[[], T]) -> T:
+    def version() -> tuple[str, str] | None:
+        identity, generation = store.identity(), store.generation()
+        return (identity, generation) if identity and generation else None
 
-
-def _cached(cache: dict[tuple[str, str, str], T], key: tuple[str, str, str] | None, compute: Callable[[], T]) -> T:
-    """``cache[key]``, computed once: the service's threads that miss the same key together (the
-    first requests after a start or a write) wait for one computation instead of each running the
-    members query (eight at once held both query workers for the first burst of requests)."""
-    if key is None:
-        return compute()
-    found = cache.get(key)
-    if found is not None:
-        return found
-    with _COMPUTING:
-        lock = _KEY_LOCKS.setdefault((id(cache), key), threading.Lock())
-    try:
-        with lock:
-            found = cache.get(key)
-            if found is None:
-                found = compute()
-                if len(cache) > 64:
-                    cache.clear()
-                cache[key] = found
-    finally:
-        with _COMPUTING:
-            _KEY_LOCKS.pop((id(cache), key), None)
-    return found
+    return _MEMBERS.get((kind, _members_query(param)[2]), compute, version)  # type: ignore[return-value]
 
 
 def _member_rows(store: Store, param: Param) -> list[dict]:
@@ -251,7 +226,7 @@ def _member_rows(store: Store, param: Param) -> list[dict]:
         assert isinstance(result, SelectResult)
         return result.rows
 
-    return _cached(_MEMBERS_CACHE, _cache_key(store, param), compute)
+    return _until_written(store, "rows", param, compute)
 
 
 def choices(store: Store, param: Param) -> list[tuple[str, str]]:
@@ -276,7 +251,7 @@ def _members(store: Store, param: Param) -> dict[str, URIRef]:
     A key that names several members (a shared label, or the local name "other") maps to
     ``AMBIGUOUS`` so that the user is asked to be precise instead of getting a guess.
     """
-    return _cached(_KEYS_CACHE, _cache_key(store, param), lambda: _member_keys(_member_rows(store, param)))
+    return _until_written(store, "keys", param, lambda: _member_keys(_member_rows(store, param)))
 
 
 def _member_keys(rows: list[dict]) -> dict[str, URIRef]:
@@ -380,7 +355,7 @@ def _decorators(path: Path, text: str) -> dict:
     try:
         meta = yaml.safe_load("\n".join(lines)) or {}
     except yaml.YAMLError as exc:
-        message = " ".join(str(exc).split())
+        message = one_line(exc, limit=10_000)
         raise QueryFileError(f"{path.name}: the #+ decorators are not valid YAML: {message}") from exc
     if not isinstance(meta, dict):
         raise QueryFileError(f"{path.name}: the #+ decorators must be a YAML mapping")
@@ -456,8 +431,8 @@ def check_syntax(query: SavedQuery) -> None:
     """Parse the query (parameters bound to UNDEF) so that a syntax error shows at load time.
 
     By Oxigraph, the embedded engine, run on an empty in-memory store: parsing is what costs
-    there (rdflib's pyparsing grammar took ~1.1 s for the saved queries, half of ``serve``'s cold
-    start). Oxigraph starts evaluating a query when it is handed one, so a query that calls a
+    there (rdflib's pyparsing grammar is slow enough to weigh on ``serve``'s cold start:
+    docs/performance.md, session 10). Oxigraph starts evaluating a query when it is handed one, so a query that calls a
     SERVICE would reach out even with no data; those are parsed by rdflib instead."""
     import pyoxigraph as ox
 
@@ -475,13 +450,9 @@ def check_syntax(query: SavedQuery) -> None:
     try:
         ox.Store().query(text)
     except SyntaxError as exc:
-        raise QueryFileError(f"{query.path.name}: SPARQL syntax error: {_one_line(exc)}") from exc
+        raise QueryFileError(f"{query.path.name}: SPARQL syntax error: {one_line(exc)}") from exc
     except (OSError, ValueError, TypeError) as exc:  # evaluation errors: even with no data to read
-        raise QueryFileError(f"{query.path.name}: the query fails even on an empty store: {_one_line(exc)}") from exc
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]
+        raise QueryFileError(f"{query.path.name}: the query fails even on an empty store: {one_line(exc)}") from exc
 
 
 def _check_with_rdflib(query: SavedQuery, text: str) -> None:
@@ -490,7 +461,7 @@ def _check_with_rdflib(query: SavedQuery, text: str) -> None:
     try:
         parseQuery(text)
     except Exception as exc:  # pyparsing raises its own exception types
-        raise QueryFileError(f"{query.path.name}: SPARQL syntax error: {_one_line(exc)}") from exc
+        raise QueryFileError(f"{query.path.name}: SPARQL syntax error: {one_line(exc)}") from exc
 
 
 def load_queries(directory: Path = QUERIES_DIR) -> dict[str, SavedQuery]:

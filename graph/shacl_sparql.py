@@ -1,10 +1,10 @@
 """SHACL-SPARQL constraints (sh:sparql / sh:select), evaluated once per constraint on pyoxigraph.
 
 pyshacl evaluates a SPARQL-based constraint once per focus node with rdflib's SPARQL engine:
-on a 7,000-triple import that was 95% of the validation time, and it grows faster than the data
-(a 40,000-triple import took minutes). Here each constraint runs as one query over all its focus
-nodes: ``$this`` becomes ``?this``, bound first by the shape's targets (sh:targetClass with
-rdfs:subClassOf*, sh:targetNode, sh:targetSubjectsOf, sh:targetObjectsOf). That is the pre-binding
+most of an import's validation time, growing faster than the data (docs/performance.md).
+Here each constraint runs as one query over all its focus nodes: ``$this`` becomes ``?this``,
+bound first by the shape's targets (sh:targetClass with rdfs:subClassOf*, sh:targetNode,
+sh:targetSubjectsOf, sh:targetObjectsOf). That is the pre-binding
 the SHACL specification defines (section 5.3.1: solutions for each focus node, $this bound before
 the pattern is evaluated), so the results are the same; the shape tests check every constraint's
 fixture against both. The core constraints are checked by shacl-rust (graph.validate).

@@ -187,9 +187,8 @@ def start_validation(data: Graph, origins: Origins | None = None, *,
 
     ``data``, ``context`` and the terminology are written once as N-Triples text (the
     terminology's text made once per process), and both engines read that text without holding
-    the GIL: shacl-rust checks the core constraints (:func:`core_check`; 0.3-0.4 s for a
-    117,000-triple wave where pyshacl-turbo, used until session 12, took 1.6-2.0 s and pyshacl
-    several times that; see docs/performance.md), and the SPARQL-based constraints run with one
+    the GIL: shacl-rust checks the core constraints (:func:`core_check`, several times faster than
+    the pySHACL engines on an import wave: docs/performance.md), and the SPARQL-based constraints run with one
     query each on an in-memory pyoxigraph store loaded from it (graph.shacl_sparql).
     tests/test_shapes.py checks both against plain pyshacl on every shape's fixture. (Not the core
     constraints on the pyoxigraph store too: Oxigraph stores xsd:nonNegativeInteger and the other

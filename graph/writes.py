@@ -22,6 +22,7 @@ from graph.derived import SUMMARY_GRAPH_PATH, add_derived, write_with_summary
 from graph.guard import ServiceRefused, check_services, refuse_keyword
 from graph.importer import store_context
 from graph.mapping.rdf_file import parse_rdf
+from graph.messages import one_line
 from graph.namespaces import DataIRIs
 from graph.sparql_text import tokenize
 from graph.store import QueryDataset, Store
@@ -165,9 +166,9 @@ def _run_on_union(store: ox.Store, operation: str, base: str | None) -> None:
     try:
         store.update(operation, base_iri=base)
     except SyntaxError as exc:
-        raise WriteRefused("SPARQL update syntax error: " + " ".join(str(exc).split())[:240]) from exc
+        raise WriteRefused("SPARQL update syntax error: " + one_line(exc)) from exc
     except (OSError, RuntimeError, ValueError) as exc:  # e.g. CLEAR GRAPH (not SILENT) of a missing graph
-        raise WriteRefused("the update failed: " + " ".join(str(exc).split())[:240]) from exc
+        raise WriteRefused("the update failed: " + one_line(exc)) from exc
     default = _triples(store, None)
     if default != union and default != _union(store):
         raise WriteRefused("the update writes to the default graph, which is the union of all graphs "

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from graph.queries import ParameterError
 from graph.store import QueryAborted, QueryTimeout, StoreBusy, StoreError, StoreUnavailable, TooManyQueries
-from service.negotiation import HTML, JSON, NotAcceptable, negotiate, wants_page_json
+from service.negotiation import JSON, NotAcceptable, prefers_html, wants_page_json
 from service.state import state
 
 log = logging.getLogger("clusterkg.service")
@@ -26,7 +26,7 @@ def _wants_page() -> bool:
     if request.path.startswith(("/api/", "/sparql", "/graph-store", "/update")):
         return False
     try:
-        return not wants_page_json() and negotiate([HTML, JSON], JSON) == HTML
+        return not wants_page_json() and prefers_html([JSON], JSON)
     except NotAcceptable:
         return False
 

@@ -196,6 +196,15 @@ def wants_page_json(req: Request | None = None) -> bool:
     return negotiate([HTML, JSON], HTML, names=PAGE_NAMES, req=req) == JSON
 
 
+def prefers_html(answers: Sequence[str], default: str, req: Request | None = None) -> bool:
+    """Whether the client is a browser asking for a page rather than one of ``answers`` (``default``
+    when it states no preference); no for a client that accepts none of them."""
+    try:
+        return negotiate([*answers, HTML], default, req=req) == HTML
+    except NotAcceptable:
+        return False
+
+
 def vary_on_accept(response: Response) -> Response:
     """The after-request hook: a negotiated answer depends on Accept."""
     if g.get("clusterkg_negotiated"):

@@ -15,11 +15,10 @@ from graph.sparql_text import query_form
 from service.negotiation import (
     GRAPH_NAMES,
     GRAPH_TYPES,
-    HTML,
     RESULT_TYPES,
     TURTLE,
-    NotAcceptable,
     negotiate,
+    prefers_html,
     render_result,
 )
 from service.protocol import endpoint_iri, read_operation, with_base
@@ -51,10 +50,7 @@ def endpoint():
 
 def _wants_html() -> bool:
     """A browser (HTML before any answer format), not a SPARQL client."""
-    try:
-        return negotiate([*RESULT_TYPES, *GRAPH_TYPES, HTML], "application/sparql-results+json") == HTML
-    except NotAcceptable:
-        return False
+    return prefers_html([*RESULT_TYPES, *GRAPH_TYPES], "application/sparql-results+json")
 
 
 def editor_page(query: str):

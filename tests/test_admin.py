@@ -163,7 +163,7 @@ def test_import_page(admin_client, store) -> None:
 
 
 def test_serve_refuses_a_short_token(tmp_path: Path, store_path: Path) -> None:
-    from .test_cli import run
+    from .helpers import run
 
     short = tmp_path / "token"
     short.write_text("short")

@@ -13,7 +13,7 @@ from graph.queries import load_queries
 from graph.store.embedded import EmbeddedStore
 
 from .conftest import VOCAB
-from .test_cli import run
+from .helpers import run
 
 QUERIES = load_queries()
 

@@ -13,7 +13,7 @@ from graph.store import Store
 from graph.store.embedded import EmbeddedStore
 
 from .conftest import quads_of
-from .test_cli import run
+from .helpers import run
 
 TRICKY = "https://example.org/graph/tricky"
 EX = "https://example.org/"

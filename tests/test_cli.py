@@ -13,14 +13,7 @@ import pytest
 from rdflib import Dataset, Graph
 
 from .conftest import FIXTURES, VOCAB
-
-CLI = Path(sys.executable).with_name("clusterkg")
-
-
-def run(store: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CLUSTERKG_STORE": str(store)}
-    env.pop("CLUSTERKG_ENDPOINT", None)
-    return subprocess.run([str(CLI), *args], capture_output=True, text=True, env=env, input=stdin, timeout=120)
+from .helpers import run
 
 
 @pytest.fixture
@@ -181,9 +174,6 @@ def test_an_existing_import_id_is_replaced_only_when_asked(cli_store: Path, tmp_
 
 
 def test_a_short_maintainer_token_is_refused_however_it_is_given(cli_store: Path, tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
 
     cli = Path(sys.executable).with_name("clusterkg")
     env = {**os.environ, "CLUSTERKG_ADMIN_TOKEN": "short"}

@@ -17,7 +17,7 @@ from graph.store import Store
 
 from . import engines
 from .conftest import quads_of
-from .test_queries import HOSTILE
+from .helpers import HOSTILE
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from benchmarks import generate
 from graph.cli import EXIT_ERROR, main
 from graph.config import Settings
 from graph.importer import Importer, ImportRejected, UnreadableFile
@@ -19,18 +18,7 @@ from graph.store import Store
 from graph.store.embedded import EmbeddedStore
 
 from .conftest import BASE, FIXTURES, quads_of
-from .test_derived import _check
-
-
-def _waves(out: Path, clusters: int = 12, waves: int = 3) -> list[Path]:
-    """Synthetic waves (benchmarks/generate.py): the same clusters answering each wave, so every
-    file after the first names clusters only the files before it introduce."""
-    out.mkdir(parents=True, exist_ok=True)
-    weights = generate.option_weights()
-    per_row = generate.triples_per_row(2023, weights)
-    files = generate.generate(round(clusters * waves * per_row), out, 2023, weights, per_row, clusters=clusters)
-    assert len(files) == waves
-    return files
+from .helpers import check_summary, waves
 
 
 def _without_times(lines: list[str]) -> list[str]:
@@ -39,7 +27,7 @@ def _without_times(lines: list[str]) -> list[str]:
 
 
 def test_one_import_of_several_files_equals_one_import_after_another(template_store: Path, tmp_path: Path) -> None:
-    files = _waves(tmp_path / "waves")
+    files = waves(tmp_path / "waves")
     stores = {}
     for way in ("one after another", "together"):
         path = tmp_path / way.replace(" ", "-")
@@ -68,11 +56,11 @@ def test_one_import_of_several_files_equals_one_import_after_another(template_st
 def test_several_files_on_every_backend_keep_the_summary_right(store: Store, settings: Settings,
                                                                tmp_path: Path) -> None:
     importer = Importer(store, settings)
-    files = _waves(tmp_path / "waves", clusters=6)
+    files = waves(tmp_path / "waves", clusters=6)
     outcomes = importer.import_files(files)
     assert [o.status for o in outcomes] == ["imported"] * 3
     assert {o.graph for o in outcomes} <= set(store.named_graphs())
-    _check(store, settings)
+    check_summary(store, settings)
     # the same files again: nothing to do, nothing written
     before = quads_of(store)
     assert [o.status for o in importer.import_files(files)] == ["unchanged"] * 3
@@ -81,7 +69,7 @@ def test_several_files_on_every_backend_keep_the_summary_right(store: Store, set
 
 def test_a_violation_in_any_file_stops_them_all(store: Store, settings: Settings, tmp_path: Path) -> None:
     importer = Importer(store, settings)
-    files = [*_waves(tmp_path / "waves", clusters=4, waves=2), FIXTURES / "csv" / "bad-option.csv"]
+    files = [*waves(tmp_path / "waves", clusters=4, waves=2), FIXTURES / "csv" / "bad-option.csv"]
     before = quads_of(store)
     with pytest.raises(ImportRejected) as info:
         importer.import_files(files)
@@ -95,7 +83,7 @@ def test_a_violation_in_any_file_stops_them_all(store: Store, settings: Settings
 
 def test_a_response_in_two_files_of_one_import_is_refused(store: Store, settings: Settings, tmp_path: Path) -> None:
     importer = Importer(store, settings)
-    [first] = _waves(tmp_path / "a", clusters=3, waves=1)
+    [first] = waves(tmp_path / "a", clusters=3, waves=1)
     again = tmp_path / "again.csv"  # the same responses, another file (another digest)
     again.write_bytes(first.read_bytes() + b"\n")
     before = quads_of(store)
@@ -109,15 +97,15 @@ def test_a_response_in_two_files_of_one_import_is_refused(store: Store, settings
 
 
 def test_the_same_file_twice_is_imported_once(store: Store, settings: Settings, tmp_path: Path) -> None:
-    [wave] = _waves(tmp_path / "a", clusters=3, waves=1)
+    [wave] = waves(tmp_path / "a", clusters=3, waves=1)
     outcomes = Importer(store, settings).import_files([wave, wave])
     assert [o.status for o in outcomes] == ["imported", "unchanged"]
     assert outcomes[0].graph == outcomes[1].graph and outcomes[0].triples == outcomes[1].triples
-    _check(store, settings)
+    check_summary(store, settings)
 
 
 def test_an_unreadable_file_is_named_and_nothing_is_written(store: Store, settings: Settings, tmp_path: Path) -> None:
-    files = [*_waves(tmp_path / "a", clusters=3, waves=1), FIXTURES / "csv" / "latin1.csv"]
+    files = [*waves(tmp_path / "a", clusters=3, waves=1), FIXTURES / "csv" / "latin1.csv"]
     before = quads_of(store)
     with pytest.raises(UnreadableFile) as info:
         Importer(store, settings).import_files(files)
@@ -126,7 +114,7 @@ def test_an_unreadable_file_is_named_and_nothing_is_written(store: Store, settin
 
 
 def test_cli_imports_several_files_in_one_command(store_path: Path, tmp_path: Path) -> None:
-    files = _waves(tmp_path / "waves", clusters=3, waves=2)
+    files = waves(tmp_path / "waves", clusters=3, waves=2)
     runner = CliRunner()
     done = runner.invoke(main, ["--store", str(store_path), "import", *map(str, files)])
     assert done.exit_code == 0, done.output
@@ -141,7 +129,7 @@ def test_cli_imports_several_files_in_one_command(store_path: Path, tmp_path: Pa
 
 
 def test_cli_validates_several_files_as_one_import_and_writes_nothing(store_path: Path, tmp_path: Path) -> None:
-    files = _waves(tmp_path / "waves", clusters=3, waves=2)
+    files = waves(tmp_path / "waves", clusters=3, waves=2)
     store = EmbeddedStore(store_path, read_only=True)
     before = quads_of(store)
     store.close()
@@ -180,7 +168,7 @@ def test_an_imports_bulk_load_skips_the_iri_checks_its_validation_made(tmp_path:
         load(handle, iri, body, flag)
 
     monkeypatch.setattr(bw, "_load", recorded)
-    files = _waves(tmp_path / "waves")
+    files = waves(tmp_path / "waves")
     store = EmbeddedStore(tmp_path / "s")  # empty: the import's graphs are bulk-loaded
     outcomes = Importer(store, Settings(base_iri=BASE, store_path=tmp_path / "s")).import_files(files)
     assert lenient and all(lenient)

@@ -28,7 +28,7 @@ from graph.store.embedded import EmbeddedStore
 
 from . import engines
 from .conftest import BASE, FIXTURES
-from .test_cli import run
+from .helpers import run
 
 LINKING = FIXTURES / "linking"
 DIRECTORY_GRAPH = "https://example.org/eurohealth/graph/directory"

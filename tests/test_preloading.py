@@ -21,8 +21,7 @@ from graph.store import bulkwrite as bw
 from graph.store.embedded import EmbeddedStore
 
 from .conftest import BASE, FIXTURES, quads_of
-from .test_derived import _check
-from .test_import_batch import _waves
+from .helpers import check_summary, waves
 from .writing import commit
 
 P = URIRef("https://example.org/p")
@@ -89,13 +88,13 @@ def _mapped_after_a_load(files: list[Path], monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_the_first_files_graph_loads_while_the_last_file_is_mapped(store_path: Path, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    files = _waves(tmp_path / "waves", clusters=12, waves=3)
+    files = waves(tmp_path / "waves", clusters=12, waves=3)
     store, importer = _importer(store_path)
     waited = _mapped_after_a_load(files, monkeypatch)
     outcomes = importer.import_files(files)
     assert waited == [True]
     assert [o.status for o in outcomes] == ["imported"] * 3
-    _check(store, Settings(base_iri=BASE, store_path=store_path))
+    check_summary(store, Settings(base_iri=BASE, store_path=store_path))
     assert not bw.pending(store_path)
     store.close()
 
@@ -104,7 +103,7 @@ def test_a_response_of_a_file_loaded_before_is_named_once(store_path: Path, tmp_
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A later file's check of the responses imported before does not take an earlier file of the
     same import, already loaded, for an import of its own: the response is named once, with the file."""
-    [first] = _waves(tmp_path / "a", clusters=12, waves=1)
+    [first] = waves(tmp_path / "a", clusters=12, waves=1)
     again = tmp_path / "again.csv"  # the same responses, another file (another digest)
     again.write_bytes(first.read_bytes() + b"\n")
     store, importer = _importer(store_path)
@@ -163,8 +162,8 @@ def test_a_reader_waits_for_the_commit(tmp_path: Path) -> None:
 
 def test_a_file_refused_after_others_were_loaded_leaves_the_store_as_it_was(store_path: Path, tmp_path: Path,
                                                                            loads: list[str]) -> None:
-    waves = _waves(tmp_path / "waves", clusters=12, waves=3)
-    files = [*waves[:2], _bad(waves[2], tmp_path / "bad-wave.csv")]
+    three = waves(tmp_path / "waves", clusters=12, waves=3)
+    files = [*three[:2], _bad(three[2], tmp_path / "bad-wave.csv")]
     store, importer = _importer(store_path)
     before = quads_of(store)
     with pytest.raises(ImportRejected) as info:
@@ -181,8 +180,8 @@ def test_a_file_refused_after_others_were_loaded_leaves_the_store_as_it_was(stor
 def test_an_unreadable_file_after_loaded_ones_leaves_the_store_as_it_was(store_path: Path, tmp_path: Path,
                                                                          loads: list[str],
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    waves = _waves(tmp_path / "waves", clusters=12, waves=2)
-    files = [*waves, FIXTURES / "csv" / "latin1.csv"]
+    two = waves(tmp_path / "waves", clusters=12, waves=2)
+    files = [*two, FIXTURES / "csv" / "latin1.csv"]
     store, importer = _importer(store_path)
     waited = _mapped_after_a_load(files, monkeypatch)
     before = quads_of(store)
@@ -195,7 +194,7 @@ def test_an_unreadable_file_after_loaded_ones_leaves_the_store_as_it_was(store_p
 
 def test_a_failed_load_fails_the_import_and_writes_nothing(store_path: Path, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    files = _waves(tmp_path / "waves", clusters=12, waves=3)
+    files = waves(tmp_path / "waves", clusters=12, waves=3)
     load = bw._load
     count = [0]
 
@@ -218,7 +217,7 @@ def test_a_failed_load_lets_go_of_the_store_at_once(store_path: Path, tmp_path: 
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The failure is still held (a caller's report, a job's record) when the next write opens the
     store: nothing of the failed write keeps it open."""
-    files = _waves(tmp_path / "waves", clusters=12, waves=3)
+    files = waves(tmp_path / "waves", clusters=12, waves=3)
     load = bw._load
     count = [0]
 
@@ -242,10 +241,10 @@ def test_nothing_loads_early_for_graphs_small_beside_the_store(store_path: Path,
     store, importer = _importer(store_path)
     store.replace_graphs({"https://example.org/graph/big": _big("big", 40_000)})
     loads.clear()
-    outcomes = importer.import_files(_waves(tmp_path / "waves", clusters=12, waves=2))
+    outcomes = importer.import_files(waves(tmp_path / "waves", clusters=12, waves=2))
     assert [o.status for o in outcomes] == ["imported"] * 2
     assert loads == []  # the transaction wrote them
-    _check(store, Settings(base_iri=BASE, store_path=store_path))
+    check_summary(store, Settings(base_iri=BASE, store_path=store_path))
     store.close()
 
 
@@ -281,7 +280,7 @@ Importer(EmbeddedStore(store_path), Settings(base_iri=sys.argv[2], store_path=st
 
 
 def test_a_crash_while_the_graphs_load_is_undone_before_anything_is_read(store_path: Path, tmp_path: Path) -> None:
-    files = _waves(tmp_path / "waves", clusters=12, waves=3)
+    files = waves(tmp_path / "waves", clusters=12, waves=3)
     store = EmbeddedStore(store_path, read_only=True)
     before = quads_of(store)
     store.close()

@@ -12,6 +12,7 @@ from graph.store.embedded import EmbeddedStore
 from graph.store.sizes import SIZES_GRAPH
 
 from .conftest import BASE, VOCAB, quads_of
+from .helpers import HOSTILE
 
 CONTRACT = {"clusters-sharing", "cluster-profile", "option-counts", "challenge-cooccurrence"}
 
@@ -156,8 +157,6 @@ def test_cluster_subgraph_is_a_graph(shared_store: EmbeddedStore, queries: dict[
 
 
 # -- safety of parameters -----------------------------------------------------------------------
-HOSTILE = ['x" } ; DROP ALL ; #', "x' } DROP ALL", "{ ?s ?p ?o }", "} DROP ALL {", "<http://a> } DROP ALL",
-           "http://example.org/a b", "http://example.org/a>", "http://example.org/>{", "\\u0022", "\n} #"]
 
 
 @pytest.mark.parametrize("value", HOSTILE)

@@ -18,7 +18,7 @@ from graph.queries import load_queries
 from graph.results import SelectResult
 from graph.store import Store, sizes
 from graph.writes import GraphWriter, WriteRefused
-from tests.test_derived import _wave
+from tests.helpers import wave
 from tests.writing import commit
 
 LIVE = "SELECT ?graph (COUNT(*) AS ?triples) WHERE { GRAPH ?graph { ?s ?p ?o } } GROUP BY ?graph"
@@ -60,8 +60,8 @@ def _check(store: Store) -> None:
 def test_every_write_keeps_the_records_exact(store: Store, settings: Settings, tmp_path: Path) -> None:
     _check(store)  # as init (embedded) or serve (engines) left them
     importer = Importer(store, settings)
-    first = importer.import_file(_wave(tmp_path / "w1.csv", 1, ["Sizes Test Cluster"]))
-    second = importer.import_file(_wave(tmp_path / "w2.csv", 2, ["Sizes Test Cluster", "Medicen Paris Region"]))
+    first = importer.import_file(wave(tmp_path / "w1.csv", 1, ["Sizes Test Cluster"]))
+    second = importer.import_file(wave(tmp_path / "w2.csv", 2, ["Sizes Test Cluster", "Medicen Paris Region"]))
     _check(store)
     assert _recorded(store)[first.graph] == first.triples
     importer.drop_import(first.import_id)

@@ -17,6 +17,7 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from graph.linking.mapping import Mapping
 from graph.mapping.rdf_file import RDFFormatError, format_for, parse_rdf
+from graph.messages import one_line
 from graph.namespaces import is_absolute_iri
 from graph.results import SelectResult
 from graph.store import Store
@@ -75,7 +76,7 @@ def from_endpoint(url: str, mapping: Mapping, *, auth: str | None = None, timeou
     try:
         body = json.loads(wrapper.query().response.read())
     except (SPARQLWrapperException, urllib.error.URLError, OSError, json.JSONDecodeError) as exc:
-        raise SourceError(f"cannot query the SPARQL endpoint {url}: {' '.join(str(exc).split())[:300]}") from None
+        raise SourceError(f"cannot query the SPARQL endpoint {url}: {one_line(exc)}") from None
     rows = [{k: v["value"] for k, v in b.items()} for b in body.get("results", {}).get("bindings", [])]
     return _collect(rows)
 

@@ -18,6 +18,8 @@ from defusedxml import DefusedXmlException
 from rdflib import Dataset, Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
+from graph.messages import one_line
+
 FORMATS: dict[str, str] = {
     "ttl": "turtle", "turtle": "turtle",
     "jsonld": "json-ld", "json-ld": "json-ld", "json": "json-ld",
@@ -76,7 +78,7 @@ def _parse_json_ld(data: bytes, names: set[str], base: str) -> Graph:
     try:
         quads = list(ox.parse(data, format=ox.RdfFormat.JSON_LD, base_iri=base))
     except SyntaxError as exc:
-        message = " ".join(str(exc).split())[:500]
+        message = one_line(exc, limit=500)
         if "LoadDocumentCallback" in message:
             raise RDFFormatError("refused: the JSON-LD names a context that would have to be loaded from a URL "
                                  "or a file (@context or @import); inline the context in the file") from exc
@@ -127,7 +129,7 @@ def parse_rdf_graphs(data: bytes, rdf_format: str, *, base: str) -> tuple[Graph,
     except RecursionError as exc:
         raise RDFFormatError(f"refused: the {rdf_format} nests deeper than this service reads") from exc
     except Exception as exc:  # rdflib raises many types for bad input
-        message = " ".join(str(exc).split())[:500]
+        message = one_line(exc, limit=500)
         raise RDFFormatError(f"cannot parse as {rdf_format}: {message}") from exc
     _check_iris(graph, data)
     return graph, names

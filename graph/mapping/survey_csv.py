@@ -37,7 +37,7 @@ COLUMNS: list[str] = [
 ]
 REQUIRED_COLUMNS = {"cluster_name"}
 DEFAULT_SURVEY = "bioman4r2-2023"
-# rdflib's RDF, RDFS and SKOS namespaces make these terms anew at each use (~1 µs): made once
+# rdflib's RDF, RDFS and SKOS namespaces make these terms anew at each use: made once
 _TYPE, _LABEL, _PREF_LABEL = RDF.type, RDFS.label, SKOS.prefLabel
 
 

@@ -29,6 +29,7 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.term import Node
 
 from graph.guard import ServiceRefused, check_services
+from graph.messages import one_line
 from graph.results import CELL_BYTES, AskResult, GraphResult, QueryResult, Row, SelectResult
 from graph.store import bulkwrite, sizes
 from graph.store.base import QueryDataset, Store, StoreError, StoreUnavailable, Write
@@ -54,12 +55,6 @@ _SIZES_LINE_END = f" <{sizes.SIZES_GRAPH}> .\n".encode()  # the end of an N-Quad
 
 QUERY_FAILED = ("the query failed while the engine ran it (for example a SERVICE endpoint that did not "
                 "answer); the administrator can find the details in the service log")
-
-
-def _one_line(message: str, limit: int = 240) -> str:
-    """Oxigraph's parser lists every expected token over many lines; keep the start, on one line."""
-    text = " ".join(message.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class EmbeddedStore(Store):
@@ -140,7 +135,7 @@ class EmbeddedStore(Store):
                 _forget_locals(exc)
                 if not isinstance(exc, (OSError, SyntaxError, ValueError)):
                     raise
-                failure = f"write failed, nothing was written: {_one_line(str(exc))}"
+                failure = f"write failed, nothing was written: {one_line(exc)}"
             finally:
                 opened.handle = None  # type: ignore[assignment]  # pyoxigraph closes RocksDB with the last reference
                 prune_info_logs(self.path)
@@ -418,9 +413,9 @@ def run_query(handle: ox.Store, sparql: str, bindings: Mapping[str, Node] | None
     try:
         return read(handle.query(sparql, substitutions=substitutions, **where))
     except SyntaxError as exc:
-        raise StoreError(f"SPARQL syntax error: {_one_line(str(exc))}") from exc
+        raise StoreError(f"SPARQL syntax error: {one_line(exc)}") from exc
     except OSError as exc:  # the engine's own words name addresses and errors: for the log only
-        log.warning("query failed in the engine: %s", _one_line(str(exc)))
+        log.warning("query failed in the engine: %s", one_line(exc))
         raise StoreError(QUERY_FAILED) from exc
 
 
@@ -464,7 +459,7 @@ def _record_sizes(handle: ox.Store, names: Sequence[str], counted: Mapping[str, 
             handle.update(update)
     except (OSError, RuntimeError, SyntaxError, ValueError) as exc:
         log.warning("the graphs were written but their sizes not recorded (%s); they are counted instead",
-                    _one_line(str(exc)))
+                    one_line(exc))
 
 
 def _forget_locals(exc: BaseException) -> None:
@@ -489,11 +484,6 @@ def _open(path: Path, *, read_only: bool) -> ox.Store:
     try:
         return ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
     except OSError as exc:
-        if "current process" in str(exc):  # RocksDB: "lock hold by current process"
-            raise StoreUnavailable(
-                f"the store at {path} is still open in this process from an earlier write (a defect of "
-                "clusterkg's: please report it); restart the process"
-            ) from exc
         if "lock" in str(exc).lower():
             raise StoreUnavailable(
                 f"the store at {path} is held by a process that does not follow clusterkg's locking "

@@ -27,6 +27,7 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from graph.config import Settings
 from graph.guard import ServiceRefused, check_services
+from graph.messages import one_line
 from graph.namespaces import is_absolute_iri
 from graph.results import AskResult, GraphResult, QueryResult, SelectResult
 from graph.sparql_text import query_form, where_group_start
@@ -123,7 +124,7 @@ class RemoteStore(Store):
             if exc.code in ok:
                 return exc.code, exc.read(), dict(exc.headers)
             body = exc.read().decode("utf-8", "replace")
-            raise StoreError(f"the engine at {url} refused {method} ({exc.code}): {_first_line(body)}") from exc
+            raise StoreError(f"the engine at {url} refused {method} ({exc.code}): {one_line(body)}") from exc
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             raise StoreUnavailable(f"the SPARQL engine at {url} cannot be reached: {_reason(exc)}") from exc
 
@@ -217,7 +218,7 @@ class RemoteStore(Store):
             try:
                 into.parse(data=text, format="nt")
             except Exception as exc:
-                raise StoreError(f"the engine returned a graph that cannot be parsed: {_first_line(str(exc))}") \
+                raise StoreError(f"the engine returned a graph that cannot be parsed: {one_line(exc)}") \
                     from exc
         return into
 
@@ -233,7 +234,7 @@ class RemoteStore(Store):
                                    "bytes of terms, CLUSTERKG_MAX_ANSWER_MB); make the query more selective")
             return body
         except SPARQLWrapperException as exc:
-            message = _first_line(str(exc))
+            message = one_line(exc)
             if "syntax" in message.lower() or "parse" in message.lower() or "QueryBadFormed" in type(exc).__name__:
                 raise StoreError(f"SPARQL syntax error: {message}") from exc
             log.warning("the engine refused a request: %s", message)
@@ -241,9 +242,9 @@ class RemoteStore(Store):
         except urllib.error.HTTPError as exc:
             body = exc.read().decode("utf-8", "replace")
             if exc.code == 400:
-                raise StoreError(f"SPARQL syntax error: {_first_line(body)}") from exc
+                raise StoreError(f"SPARQL syntax error: {one_line(body)}") from exc
             # the engine's own words may name addresses it tried (a SERVICE): for the log only
-            log.warning("the engine refused a request (%s): %s", exc.code, _first_line(body))
+            log.warning("the engine refused a request (%s): %s", exc.code, one_line(body))
             raise StoreError(f"{ENGINE_REFUSED} (HTTP {exc.code})") from exc
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
@@ -277,10 +278,10 @@ class RemoteStore(Store):
         try:
             wrapper.query()
         except SPARQLWrapperException as exc:
-            raise StoreError(f"write failed, nothing was written: {_first_line(str(exc))}") from exc
+            raise StoreError(f"write failed, nothing was written: {one_line(exc)}") from exc
         except urllib.error.HTTPError as exc:
             body = exc.read().decode("utf-8", "replace")
-            raise StoreError(f"write failed ({exc.code}), nothing was written: {_first_line(body)}") from exc
+            raise StoreError(f"write failed ({exc.code}), nothing was written: {one_line(body)}") from exc
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             raise StoreUnavailable(f"the SPARQL engine at {self.update_endpoint} cannot be reached: "
                                    f"{_reason(exc)}; nothing was written") from exc
@@ -400,14 +401,9 @@ def _chunks(ntriples: str, size: int) -> list[str]:
     return pieces
 
 
-def _first_line(text: str, limit: int = 240) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or exc
-    return _first_line(str(reason))
+    return one_line(reason)
 
 
 def _graph_query(name: str) -> str:
