@@ -36,7 +36,7 @@ from graph import validate  # noqa: E402
 from graph.derived import add_derived  # noqa: E402
 from graph.mapping.survey_csv import map_survey_csv  # noqa: E402
 from graph.namespaces import CKG, RDF, SKOS, DataIRIs  # noqa: E402
-from graph.store.terms import ntriples  # noqa: E402
+from graph.rdftext import ntriples  # noqa: E402
 from graph.vocab import normalise_label  # noqa: E402
 
 BASE = "https://w3id.org/clusterkg/data/"

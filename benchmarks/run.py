@@ -52,7 +52,8 @@ from graph.config import Settings  # noqa: E402
 from graph.gc_tuning import fewer_collections  # noqa: E402
 from graph.importer import Importer  # noqa: E402
 from graph.queries import load_queries  # noqa: E402
-from graph.store.embedded import EmbeddedStore, materialise  # noqa: E402
+from graph.store.embedded import EmbeddedStore  # noqa: E402
+from graph.store.handle_reads import materialise  # noqa: E402
 
 BASE = "https://w3id.org/clusterkg/data/"
 CLI = Path(sys.executable).with_name("clusterkg")

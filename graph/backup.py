@@ -18,9 +18,9 @@ from rdflib import Graph, URIRef
 
 from graph import __version__
 from graph.messages import one_line
+from graph.rdftext import from_ox
 from graph.store import Store, StoreError
 from graph.store.sizes import SIZES_GRAPH
-from graph.store.terms import from_ox
 
 
 class BackupError(ValueError):

@@ -230,17 +230,14 @@ def _choose_engine(ctx: click.Context, engine: str | None) -> None:
 def _bound_memory(settings: Settings, files: tuple[Path, ...], fmt: str | None) -> None:
     """This process may use ``write_memory_mb`` (RLIMIT_DATA), and files that would need more are
     refused before they are read."""
-    import resource
-
     from graph.importer import ImportTooLarge, check_memory
+    from graph.worker_process import limit_data_memory
 
     try:
         check_memory(list(files), fmt, settings.write_memory_mb)
     except ImportTooLarge as exc:
         raise CLIError(str(exc)) from exc
-    if settings.write_memory_mb:
-        limit = settings.write_memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    limit_data_memory(settings.write_memory_mb)
 
 
 @_subcommand("imports")

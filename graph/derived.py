@@ -38,7 +38,6 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
-from graph.mapping.memory import adder, pairs
 from graph.namespaces import CKG, RDF, SKOS, DataIRIs
 from graph.results import AskResult
 from graph.store import Store, Write
@@ -89,9 +88,9 @@ def add_matches(graph: Graph) -> int:
     """Add the ``ckg:matches`` edges of every answer in ``graph``; the number added."""
     before = len(graph)
     edges = [(answer, CKG.matches, match) for prop in (CKG.option, CKG.otherTheme)
-             for answer, concept in pairs(graph, prop) if isinstance(concept, URIRef)
+             for answer, concept in graph.subject_objects(prop) if isinstance(concept, URIRef)
              for match in _ancestors(concept)]
-    add = adder(graph)
+    add = graph.add
     for edge in edges:
         add(edge)
     return len(graph) - before
@@ -102,12 +101,12 @@ def add_derived(graph: Graph) -> int:
     before = len(graph)
     add_matches(graph)
     options_of: dict[Node, list[URIRef]] = defaultdict(list)
-    for answer, option in pairs(graph, CKG.option):
+    for answer, option in graph.subject_objects(CKG.option):
         if isinstance(option, URIRef):
             options_of[answer].append(option)
     chose = [(response, CKG.chose, option)
-             for response, answer in pairs(graph, CKG.hasAnswer) for option in options_of.get(answer, ())]
-    add = adder(graph)
+             for response, answer in graph.subject_objects(CKG.hasAnswer) for option in options_of.get(answer, ())]
+    add = graph.add
     for edge in chose:
         add(edge)
     return len(graph) - before
@@ -124,13 +123,13 @@ def _ancestor_texts(concept: Text) -> frozenset[Text]:
 
 def cluster_edges(graph: Graph) -> set[Triple]:
     """The summary edges ``graph`` (an import graph with its derived edges) gives its clusters."""
-    cluster_of_response = {r: _iri(c) for r, c in pairs(graph, CKG.respondingCluster) if isinstance(c, URIRef)}
-    cluster_of_answer = {a: cluster_of_response[r] for r, a in pairs(graph, CKG.hasAnswer)
+    cluster_of_response = {r: _iri(c) for r, c in graph.subject_objects(CKG.respondingCluster) if isinstance(c, URIRef)}
+    cluster_of_answer = {a: cluster_of_response[r] for r, a in graph.subject_objects(CKG.hasAnswer)
                          if r in cluster_of_response}
     texts: dict[URIRef, Text] = {}  # options and concepts repeat: each written once
     edges: set[Triple] = set()
     for prop, summary_prop in ((CKG.option, _CHOSE_OPTION), (CKG.matches, _MATCHES_CONCEPT)):
-        for a, o in pairs(graph, prop):
+        for a, o in graph.subject_objects(prop):
             cluster = cluster_of_answer.get(a)
             if cluster is not None:
                 text = texts.get(o)
@@ -246,9 +245,9 @@ def _cluster_edges_stored(store: Reads, summary: str, clusters: Iterable[Text]) 
     return out
 
 
-def other_options(store: Reads, skip: Iterable[str] = ()) -> frozenset[Text]:
-    """The "Other" options, as the store declares them (the queries' definition), but in ``skip``."""
-    rows = store.select_texts(f"SELECT DISTINCT ?o WHERE {{ {_in_graphs_but(f'?o a <{CKG.OtherOption}>', skip)} }}")
+def other_options(store: Reads) -> frozenset[Text]:
+    """The "Other" options, as the store declares them (the queries' definition)."""
+    rows = store.select_texts(f"SELECT DISTINCT ?o WHERE {{ GRAPH ?g {{ ?o a <{CKG.OtherOption}> }} }}")
     return frozenset(o for (o,) in rows if _is_iri(o))  # type: ignore[misc]
 
 
@@ -336,12 +335,9 @@ def maintenance(store: Reads, iris: DataIRIs, graphs: Mapping[str, Graph | None]
     summary = summary_graph(iris)
     existing = set(store.named_graphs())
     replaced = [name for name in graphs if name in existing]
-    # the reads skip the write's new graphs: a store that loads them before the write commits
-    # (graph.store.preloading) has them among the graphs its reads see
-    new_graphs = [name for name in graphs if name not in existing]
     options = summary_options(store, summary)
     before = {cluster: set(chosen) for cluster, chosen in options.items()}
-    other = other_options(store, skip=new_graphs)
+    other = other_options(store)
     new_edges: set[Triple] = set()
     for name, graph in graphs.items():
         if name not in existing and graph is not None:

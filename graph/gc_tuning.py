@@ -1,13 +1,12 @@
 """Fewer cyclic garbage collections while an import builds its graphs.
 
 An import creates millions of rdflib terms, tuples and dicts, nearly all of them alive until the
-write; CPython's cyclic collector, triggered every 700 new container objects, walks more of them
-the further the import gets (a full collection visits every live object). The nine 1M waves in
-one import, idle machine: 32.9-37.8 s with the default thresholds, 30.3 s with these (30.1-30.9 s
-with the collector off). The thresholds are process-wide, so the entry point that owns the process
-raises them around its imports (``clusterkg import`` and ``init``, the service's start, a
-maintainer's job: graph.jobs), never the importer itself; nested or overlapping uses keep them
-raised until the last one ends.
+write; CPython's cyclic collector, triggered every 700 new container objects, walks more of them the
+further the import gets (a full collection visits every live object). Raised thresholds take the
+import close to its time with the collector off (docs/performance.md). The thresholds are
+process-wide, so the entry point that owns the process raises them around its imports (``clusterkg
+import`` and ``init``, the service's start, a maintainer's job: graph.jobs), never the importer
+itself; nested or overlapping uses keep them raised until the last one ends.
 """
 
 from __future__ import annotations

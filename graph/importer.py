@@ -29,7 +29,6 @@ from graph import __version__, ownership
 from graph.config import PROJECT_ROOT, Settings
 from graph.derived import add_derived, is_current, keep_summary, rebuild_summary, write_with_summary
 from graph.mapping.d23 import D23Records, map_d23, source_digest
-from graph.mapping.memory import adder
 from graph.mapping.rdf_file import RDFFormatError, format_for, parse_rdf_graphs
 from graph.mapping.survey_csv import CSVFormatError, map_survey_csv
 from graph.namespaces import CKG, DCTERMS, PROV, RDF, RDFS, SKOS, DataIRIs, slugify
@@ -309,8 +308,8 @@ class Importer:
         earlier = batch.graphs() if batch is not None else []
         pending = start_validation(data, prepared.origins, context=store_context(self.reads, data, earlier),
                                    engine=self.engine)
-        # the batch's graphs are not "already" imported (an earlier file's may be in the store,
-        # loaded before the write commits: graph.store.preloading); batch.conflicts names them
+        # the batch's graphs are this write's own: an old version of one, which this write replaces,
+        # is no other import; batch.conflicts names what the batch's files share
         conflicts = self._conflicts(prepared, import_id or self.import_id_for(prepared),
                                     skip={str(s.graph_iri) for s in batch.staged.values()} if batch else set())
         if batch is not None:
@@ -456,7 +455,7 @@ class Importer:
         activity = self.iris.import_activity(import_id)
         source = self.iris.source_file(prepared.sha256)
         now = datetime.now(UTC).replace(microsecond=0)
-        add = adder(g)
+        add = g.add
         add((activity, RDF.type, CKG.Import))
         add((activity, RDFS.label, Literal(f"Import {import_id} of {prepared.file_name}", lang="en")))
         add((activity, CKG.importId, Literal(import_id)))

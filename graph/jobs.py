@@ -21,7 +21,6 @@ import dataclasses
 import logging
 import multiprocessing
 import os
-import resource
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -35,7 +34,15 @@ from graph.config import Settings
 from graph.gc_tuning import fewer_collections
 from graph.store import Store, StoreError, open_store
 from graph.store.base import QueryAborted, QueryTimeout, StoreWrapper, Write
-from graph.worker_process import LogSetup, StderrTail, died_for_memory, how_it_ended, start_in_worker, worker_context
+from graph.worker_process import (
+    LogSetup,
+    StderrTail,
+    died_for_memory,
+    how_it_ended,
+    limit_data_memory,
+    start_in_worker,
+    worker_context,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("clusterkg.jobs")
@@ -139,9 +146,7 @@ def _job_main(conn: Connection, settings: Settings, plan: egress.Plan, memory_mb
               stderr_path: str, job: Callable[..., Any], args: tuple) -> None:
     start_in_worker(log_setup, stderr_path)
     confined = egress.hand_over(conn, plan)
-    if memory_mb:
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    limit_data_memory(memory_mb)
     try:
         store = open_store(settings, confined=confined)
     except StoreError as exc:

@@ -430,10 +430,11 @@ def load_query(path: Path) -> SavedQuery:
 def check_syntax(query: SavedQuery) -> None:
     """Parse the query (parameters bound to UNDEF) so that a syntax error shows at load time.
 
-    By Oxigraph, the embedded engine, run on an empty in-memory store: parsing is what costs
-    there (rdflib's pyparsing grammar is slow enough to weigh on ``serve``'s cold start:
-    docs/performance.md, session 10). Oxigraph starts evaluating a query when it is handed one, so a query that calls a
-    SERVICE would reach out even with no data; those are parsed by rdflib instead."""
+    By Oxigraph, the embedded engine, run on an empty in-memory store: parsing is what costs there
+    (rdflib's pyparsing grammar is slow enough to weigh on ``serve``'s cold start:
+    docs/performance.md, session 10). Oxigraph starts evaluating a query when it is handed one, so a
+    query that calls a SERVICE would reach out even with no data; those are parsed by rdflib
+    instead."""
     import pyoxigraph as ox
 
     text = query.text

@@ -21,8 +21,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from graph.namespaces import SH
+from graph.rdftext import from_ox, ntriples
 from graph.sparql_text import tokenize, where_group_start
-from graph.store.terms import from_ox, ntriples
 
 _TARGETS = {
     SH.targetClass: "?this <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>/"

@@ -20,9 +20,9 @@ from rdflib.term import Node
 
 from graph.config import SHAPES_FILE
 from graph.namespaces import RDFS, SH
+from graph.rdftext import from_ox, ntriples
 from graph.shacl_sparql import SparqlResult, memory_store_of, without_sparql_constraints
 from graph.shacl_sparql import evaluate_store as evaluate_sparql_constraints
-from graph.store.terms import from_ox, ntriples
 from graph.vocab import terminology
 
 

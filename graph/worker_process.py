@@ -9,6 +9,7 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 import sys
 import tempfile
@@ -59,6 +60,20 @@ def start_in_worker(log_setup: LogSetup, stderr_path: str | None = None) -> None
         os.dup2(fd, 2)
         os.close(fd)
     logging.basicConfig(level=log_setup.level, format=log_setup.format or logging.BASIC_FORMAT, force=True)
+
+
+def limit_data_memory(megabytes: int | None) -> None:
+    """This process may write to at most ``megabytes`` of memory (``RLIMIT_DATA``; None or 0: no
+    limit of ours). Only the soft limit is set, and never above the hard one: a process started
+    under a tighter limit (an operator's ``ulimit -d``, a parent's own bound) keeps it, where
+    asking for more would fail and the worker die before its first query."""
+    if not megabytes:
+        return
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = megabytes * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
 
 
 class StderrTail:

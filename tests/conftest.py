@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from graph.config import PROJECT_ROOT, Settings
 from graph.importer import Importer
-from graph.store import Store, open_store
+from graph.store import Store, bulkwrite, open_store
 from graph.store.embedded import EmbeddedStore
 from graph.store.sizes import record_missing
 
@@ -182,3 +184,25 @@ def live_server(request: pytest.FixtureRequest, template_store: Path, template_n
             args += ["--auth", engine.auth, "--auth-type", engine.auth_type]
     with engines.ServeProcess(args, path.parent / "serve.log", {"CLUSTERKG_BASE_IRI": BASE}) as serve:
         yield serve.url
+
+
+ObserveLoads = Callable[[Callable[[bulkwrite.Load], None]], None]
+
+
+@pytest.fixture
+def observe_loads() -> Iterator[ObserveLoads]:
+    """``observe_loads(observer)``: ``observer`` sees every bulk load for the rest of the test, in
+    the loading thread, before and after each (graph.store.bulkwrite.observing)."""
+    with ExitStack() as stack:
+        yield lambda observer: stack.enter_context(bulkwrite.observing(observer))
+
+
+@pytest.fixture(autouse=True)
+def _data_limit_restored() -> Iterator[None]:
+    """A test that runs the command line in this process (click's CliRunner) sets its memory limit
+    (graph.worker_process.limit_data_memory): put back, so that the next tests, and the processes
+    they start, do not inherit it."""
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    yield
+    if resource.getrlimit(resource.RLIMIT_DATA) != before:
+        resource.setrlimit(resource.RLIMIT_DATA, before)

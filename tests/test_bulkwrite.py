@@ -15,6 +15,7 @@ from graph.store import StoreError
 from graph.store import bulkwrite as bw
 from graph.store.embedded import EmbeddedStore
 from graph.store.sizes import SIZES_GRAPH
+from tests.conftest import ObserveLoads
 from tests.writing import commit
 
 OLD = "https://example.org/graph/old"
@@ -101,23 +102,20 @@ ADDED = f"<https://example.org/added> <{P}> \"added\" ."
 
 
 def test_additions_to_an_existing_graph_load_beside_the_new_graphs(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                    observe_loads: ObserveLoads) -> None:
     """A bulk write loads its additions (the summary's new edges) too, not in its transaction; a
     row the graph held already is not recorded as added, and the additions file is gone after."""
-    loads: list[str] = []
-    load = bw._load
-    monkeypatch.setattr(bw, "_load", lambda handle, iri, body, lenient=False: (loads.append(iri.value),
-                                                                               load(handle, iri, body, lenient)))
-    recorded: list[str] = []
-    new_rows = bw._new_rows
-
-    def spied(handle, directory, additions):  # type: ignore[no-untyped-def]
-        out = new_rows(handle, directory, additions)
-        recorded.append((directory / bw.ADDITIONS_NAME).read_text())
-        return out
-
-    monkeypatch.setattr(bw, "_new_rows", spied)
     store = EmbeddedStore(tmp_path / "s")
+    loads: list[str] = []
+    recorded: list[str] = []
+
+    def observed(load: bw.Load) -> None:
+        if not load.done:
+            loads.append(load.graph)
+            if load.graph == OLD:  # the rows it lacks, recorded before they are loaded
+                recorded.append((store.path / bw.ADDITIONS_NAME).read_text())
+
+    observe_loads(observed)
     store.replace_graphs({OLD: _big("old", 10)})
     commit(store, {NEW: _big("new")}, rows={OLD: f"{HELD}\n{ADDED}\n"})
     assert sorted(loads) == [NEW, OLD]
@@ -251,7 +249,7 @@ def test_recover_reports_what_it_rolled_back(tmp_path: Path) -> None:
 
 def test_a_graph_small_beside_the_store_stays_in_the_transaction(tmp_path: Path, spy: list) -> None:
     """A bulk load is followed by a compaction of the whole store, worth it only for a graph of an
-    eighth of the store or more (bulkwrite.worth_it)."""
+    eighth of the store or more (bulkwrite.worth_loading)."""
     store = EmbeddedStore(tmp_path / "s")
     store.replace_graphs({OLD: _big("old", 9 * N)})
     assert spy == [[OLD]]  # the first load: bulk
@@ -310,23 +308,19 @@ def test_blank_nodes_of_graphs_loaded_side_by_side_stay_apart(tmp_path: Path, sp
     store.close()
 
 
-def _loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+@pytest.fixture
+def two_core_loads(monkeypatch: pytest.MonkeyPatch,
+                   observe_loads: ObserveLoads) -> list[tuple[str, int]]:
     """Each bulk load's graph and number of lines, on a machine of two cores, long bodies split."""
     calls: list[tuple[str, int]] = []
-    load = bw._load
-
-    def recorded(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
-        calls.append((iri.value, body.count("\n")))
-        load(handle, iri, body, lenient)
-
-    monkeypatch.setattr(bw, "_load", recorded)
-    monkeypatch.setattr(bw, "_cores", lambda: 2)
+    observe_loads(lambda load: None if load.done else calls.append((load.graph, load.text.count("\n"))))
+    monkeypatch.setattr(bw, "core_count", lambda: 2)
     monkeypatch.setattr(bw, "SPLIT_BYTES", 10_000)
     return calls
 
 
-def test_one_big_graph_loads_in_pieces_one_per_core(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = _loads(monkeypatch)
+def test_one_big_graph_loads_in_pieces_one_per_core(tmp_path: Path, two_core_loads: list[tuple[str, int]]) -> None:
+    calls = two_core_loads
     store = EmbeddedStore(tmp_path / "s")
     store.replace_graphs({NEW: _big("new")})
     assert [graph for graph, _ in calls] == [NEW, NEW] and sum(lines for _, lines in calls) == N
@@ -335,9 +329,9 @@ def test_one_big_graph_loads_in_pieces_one_per_core(tmp_path: Path, monkeypatch:
     store.close()
 
 
-def test_a_graph_with_blank_nodes_loads_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_graph_with_blank_nodes_loads_whole(tmp_path: Path, two_core_loads: list[tuple[str, int]]) -> None:
     """A blank node named at the first and the last line stays one node: one load."""
-    calls = _loads(monkeypatch)
+    calls = two_core_loads
     g = Graph()
     g.add((BNode("b0"), P, Literal("first")))
     g += _big("new")
@@ -350,8 +344,8 @@ def test_a_graph_with_blank_nodes_loads_whole(tmp_path: Path, monkeypatch: pytes
     store.close()
 
 
-def test_as_many_graphs_as_cores_are_not_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = _loads(monkeypatch)
+def test_as_many_graphs_as_cores_are_not_split(tmp_path: Path, two_core_loads: list[tuple[str, int]]) -> None:
+    calls = two_core_loads
     store = EmbeddedStore(tmp_path / "s")
     store.replace_graphs({NEW: _big("new"), NEW2: _big("new2")})
     assert sorted(calls) == sorted([(NEW, N), (NEW2, N)])
@@ -363,7 +357,7 @@ def test_pieces_cut_at_line_ends_and_add_up(monkeypatch: pytest.MonkeyPatch) -> 
     body = "".join(f"<https://example.org/{i}> <{P}> \"{'x' * (i % 7)}\" .\n" for i in range(5000))
     iri = ox.NamedNode(NEW)
     for cores in (2, 3, 4):
-        pieces = bw._pieces([(iri, body)], cores)
+        pieces = bw.pieces([(iri, body)], cores)
         assert len(pieces) == cores and "".join(p for _, p in pieces) == body
         assert all(p.endswith(" .\n") for _, p in pieces)
-    assert bw._pieces([(iri, "<a> <b> <c> .\n")], 2) == [(iri, "<a> <b> <c> .\n")]  # short: whole
+    assert bw.pieces([(iri, "<a> <b> <c> .\n")], 2) == [(iri, "<a> <b> <c> .\n")]  # short: whole

@@ -17,7 +17,7 @@ from graph.namespaces import PROV
 from graph.store import Store
 from graph.store.embedded import EmbeddedStore
 
-from .conftest import BASE, FIXTURES, quads_of
+from .conftest import BASE, FIXTURES, ObserveLoads, quads_of
 from .helpers import check_summary, waves
 
 
@@ -153,21 +153,13 @@ def test_cli_validates_several_files_as_one_import_and_writes_nothing(store_path
 
 
 def test_an_imports_bulk_load_skips_the_iri_checks_its_validation_made(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                        observe_loads: ObserveLoads) -> None:
     """The validation parsed each graph's text strictly (graph.shacl_sparql.memory_store_of), so the
     import's bulk load is lenient; any other write's bulk load keeps Oxigraph's checks."""
     from rdflib import Graph, Literal, URIRef
 
-    import graph.store.bulkwrite as bw
-
     lenient: list[bool] = []
-    load = bw._load
-
-    def recorded(handle, iri, body, flag=False):  # type: ignore[no-untyped-def]
-        lenient.append(flag)
-        load(handle, iri, body, flag)
-
-    monkeypatch.setattr(bw, "_load", recorded)
+    observe_loads(lambda load: None if load.done else lenient.append(load.lenient))
     files = waves(tmp_path / "waves")
     store = EmbeddedStore(tmp_path / "s")  # empty: the import's graphs are bulk-loaded
     outcomes = Importer(store, Settings(base_iri=BASE, store_path=tmp_path / "s")).import_files(files)

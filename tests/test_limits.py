@@ -278,3 +278,28 @@ def test_a_deeply_nested_query_costs_only_its_worker(limited_server: engines.Ser
         assert status in (200, 400, 503), (depth, status)
         assert b"Traceback" not in body
     assert _get(base + LIGHT)[0] == 200
+
+
+_UNDER_A_TIGHTER_LIMIT = """
+import resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_DATA, (3 * 1024 ** 3, 3 * 1024 ** 3))  # an operator's ulimit -d
+from graph.store.embedded import EmbeddedStore
+from graph.store.sandbox import Limits, SandboxedStore
+store = SandboxedStore(EmbeddedStore(Path(sys.argv[1]), read_only=True), Limits(memory_mb=4096, workers=1))
+try:
+    print(store.query("ASK { ?s ?p ?o }").value)
+finally:
+    store.close()
+"""
+
+
+def test_a_worker_under_a_tighter_limit_than_its_own_still_answers(store_path: Path) -> None:
+    """A service started under a hard data limit below CLUSTERKG_QUERY_MEMORY_MB keeps the tighter
+    one for its workers, instead of every worker dying before its first query."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _UNDER_A_TIGHTER_LIMIT, str(store_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""An import's new graphs are bulk-loaded while the rest of it is prepared (graph.store.preloading):
+"""An import's new graphs are bulk-loaded while the rest of it is prepared (graph.store.embedded_write):
 the same store as without, nothing of the write seen before its commit, all of it undone when the
 import fails, is refused or its process dies."""
 
@@ -10,7 +10,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
 
@@ -20,7 +19,7 @@ from graph.store import StoreError
 from graph.store import bulkwrite as bw
 from graph.store.embedded import EmbeddedStore
 
-from .conftest import BASE, FIXTURES, quads_of
+from .conftest import BASE, FIXTURES, ObserveLoads, quads_of
 from .helpers import check_summary, waves
 from .writing import commit
 
@@ -41,17 +40,23 @@ def _importer(path: Path) -> tuple[EmbeddedStore, Importer]:
 
 
 @pytest.fixture
-def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def loads(observe_loads: ObserveLoads) -> list[str]:
     """The graph of every bulk load, in order."""
     calls: list[str] = []
-    load = bw._load
-
-    def recorded(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
-        calls.append(iri.value)
-        load(handle, iri, body, lenient)
-
-    monkeypatch.setattr(bw, "_load", recorded)
+    observe_loads(lambda load: None if load.done else calls.append(load.graph))
     return calls
+
+
+def _failing_at_the_second_load(observe_loads) -> None:
+    count = [0]
+
+    def failing(load: bw.Load) -> None:
+        if not load.done:
+            count[0] += 1
+            if count[0] == 2:
+                raise OSError("disk full (simulated)")
+
+    observe_loads(failing)
 
 
 def _bad(wave: Path, out: Path) -> Path:
@@ -63,17 +68,12 @@ def _bad(wave: Path, out: Path) -> Path:
     return out
 
 
-def _mapped_after_a_load(files: list[Path], monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+def _mapped_after_a_load(files: list[Path], monkeypatch: pytest.MonkeyPatch,
+                         observe_loads: ObserveLoads) -> list[bool]:
     """The last of ``files`` is mapped only once a graph has been bulk-loaded (within a minute);
     the list returned says whether one had."""
     first_loaded = threading.Event()
-    load = bw._load
-
-    def signalled(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
-        load(handle, iri, body, lenient)
-        first_loaded.set()
-
-    monkeypatch.setattr(bw, "_load", signalled)
+    observe_loads(lambda load: first_loaded.set() if load.done else None)
     prepare = Importer.prepare_file
     waited: list[bool] = []
 
@@ -87,10 +87,11 @@ def _mapped_after_a_load(files: list[Path], monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_the_first_files_graph_loads_while_the_last_file_is_mapped(store_path: Path, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                   monkeypatch: pytest.MonkeyPatch,
+        observe_loads: ObserveLoads) -> None:
     files = waves(tmp_path / "waves", clusters=12, waves=3)
     store, importer = _importer(store_path)
-    waited = _mapped_after_a_load(files, monkeypatch)
+    waited = _mapped_after_a_load(files, monkeypatch, observe_loads)
     outcomes = importer.import_files(files)
     assert waited == [True]
     assert [o.status for o in outcomes] == ["imported"] * 3
@@ -100,14 +101,15 @@ def test_the_first_files_graph_loads_while_the_last_file_is_mapped(store_path: P
 
 
 def test_a_response_of_a_file_loaded_before_is_named_once(store_path: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                                          monkeypatch: pytest.MonkeyPatch,
+        observe_loads: ObserveLoads) -> None:
     """A later file's check of the responses imported before does not take an earlier file of the
     same import, already loaded, for an import of its own: the response is named once, with the file."""
     [first] = waves(tmp_path / "a", clusters=12, waves=1)
     again = tmp_path / "again.csv"  # the same responses, another file (another digest)
     again.write_bytes(first.read_bytes() + b"\n")
     store, importer = _importer(store_path)
-    waited = _mapped_after_a_load([first, again], monkeypatch)
+    waited = _mapped_after_a_load([first, again], monkeypatch, observe_loads)
     before = quads_of(store)
     with pytest.raises(ImportRejected) as info:
         importer.import_files([first, again])
@@ -118,14 +120,13 @@ def test_a_response_of_a_file_loaded_before_is_named_once(store_path: Path, tmp_
     store.close()
 
 
-def test_the_writes_reads_name_the_graphs_there_were(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reads through the write see the store as it was, and the new graphs loaded so far, which it
-    does not list (graph.derived's maintenance takes a graph listed for one being replaced)."""
+def test_the_writes_reads_see_the_store_as_it_found_it(tmp_path: Path, observe_loads: ObserveLoads) -> None:
+    """Reads through the write see the store as it was, never the new graphs it has loaded
+    already: not listed, not read, not matched by a query (in the union default graph or by GRAPH)."""
     store = EmbeddedStore(tmp_path / "s")
     store.replace_graphs({"https://example.org/graph/old": _big("old", 10)})
     loaded = threading.Event()
-    load = bw._load
-    monkeypatch.setattr(bw, "_load", lambda *args: (load(*args), loaded.set()))
+    observe_loads(lambda load: loaded.set() if load.done else None)
     new = _big("new")
     with store.writing() as write:
         write.put(NEW, new, ready=lambda: True)
@@ -134,6 +135,11 @@ def test_the_writes_reads_name_the_graphs_there_were(tmp_path: Path, monkeypatch
         assert len(write.get_graph(NEW)) == 0 and len(write.get_graph("https://example.org/graph/old")) == 10
         old = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <https://example.org/graph/old> {{ ?s <{P}> ?o }} }}"
         assert write.select_texts(old) == [('"10"^^<http://www.w3.org/2001/XMLSchema#integer>',)]
+        everything = f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{P}> ?o }}"
+        assert write.select_texts(everything) == [('"10"^^<http://www.w3.org/2001/XMLSchema#integer>',)]
+        assert write.query(f"ASK {{ GRAPH <{NEW}> {{ ?s ?p ?o }} }}").value is False  # type: ignore[union-attr]
+        by_graph = write.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        assert NEW not in {str(row["g"]) for row in by_graph.rows}  # type: ignore[union-attr]
         assert bw.pending(store.path)  # the write has begun: a crash now is undone
     assert store.named_graphs() == [NEW, "https://example.org/graph/old"]
     assert set(store.get_graph(NEW)) == set(new)
@@ -179,11 +185,12 @@ def test_a_file_refused_after_others_were_loaded_leaves_the_store_as_it_was(stor
 
 def test_an_unreadable_file_after_loaded_ones_leaves_the_store_as_it_was(store_path: Path, tmp_path: Path,
                                                                          loads: list[str],
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                         monkeypatch: pytest.MonkeyPatch,
+        observe_loads: ObserveLoads) -> None:
     two = waves(tmp_path / "waves", clusters=12, waves=2)
     files = [*two, FIXTURES / "csv" / "latin1.csv"]
     store, importer = _importer(store_path)
-    waited = _mapped_after_a_load(files, monkeypatch)
+    waited = _mapped_after_a_load(files, monkeypatch, observe_loads)
     before = quads_of(store)
     with pytest.raises(UnreadableFile):
         importer.import_files(files)
@@ -193,18 +200,9 @@ def test_an_unreadable_file_after_loaded_ones_leaves_the_store_as_it_was(store_p
 
 
 def test_a_failed_load_fails_the_import_and_writes_nothing(store_path: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+                                                           observe_loads: ObserveLoads) -> None:
     files = waves(tmp_path / "waves", clusters=12, waves=3)
-    load = bw._load
-    count = [0]
-
-    def failing(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
-        count[0] += 1
-        if count[0] == 2:
-            raise OSError("disk full (simulated)")
-        load(handle, iri, body, lenient)
-
-    monkeypatch.setattr(bw, "_load", failing)
+    _failing_at_the_second_load(observe_loads)
     store, importer = _importer(store_path)
     before = quads_of(store)
     with pytest.raises(StoreError, match="nothing was written: disk full"):
@@ -214,20 +212,11 @@ def test_a_failed_load_fails_the_import_and_writes_nothing(store_path: Path, tmp
 
 
 def test_a_failed_load_lets_go_of_the_store_at_once(store_path: Path, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+                                                     observe_loads: ObserveLoads) -> None:
     """The failure is still held (a caller's report, a job's record) when the next write opens the
     store: nothing of the failed write keeps it open."""
     files = waves(tmp_path / "waves", clusters=12, waves=3)
-    load = bw._load
-    count = [0]
-
-    def failing(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
-        count[0] += 1
-        if count[0] == 2:
-            raise OSError("disk full (simulated)")
-        load(handle, iri, body, lenient)
-
-    monkeypatch.setattr(bw, "_load", failing)
+    _failing_at_the_second_load(observe_loads)
     store, importer = _importer(store_path)
     with pytest.raises(StoreError, match="nothing was written") as failed:
         importer.import_files(files)

@@ -84,7 +84,7 @@ def test_core_engine_gives_what_pyshacl_gives(name: str) -> None:
     """graph.validate.core_check (shacl-rust) finds, on every shape's fixture, the results plain
     pyshacl finds with the same (core) shapes: the same focus nodes, paths, values, shapes and
     constraint components; the shapes' blank nodes by the labels of the same shapes graph."""
-    from graph.store.terms import ntriples
+    from graph.rdftext import ntriples
     from graph.validate import _term, core_check, core_shapes_graph
 
     data = (Graph().parse(SHAPE_FIXTURES / "_base.ttl") if name == "_base" else _fixture(name)) + terminology()

@@ -134,7 +134,7 @@ def test_worker_encoded_answers_equal_the_in_process_ones(tmp_path: Path) -> Non
     from rdflib.namespace import XSD
 
     from graph.results import to_sparql_json
-    from graph.store.embedded import decode_result
+    from graph.store.handle_reads import decode_result
 
     store = EmbeddedStore(tmp_path / "s")
     g = Graph()
@@ -173,7 +173,7 @@ def test_worker_encoded_graphs_serialise_to_the_same_triples(tmp_path: Path) -> 
     from rdflib.namespace import XSD
 
     from graph.namespaces import PREFIXES
-    from graph.store.embedded import decode_result
+    from graph.store.handle_reads import decode_result
 
     store = EmbeddedStore(tmp_path / "s")
     g = Graph()
@@ -205,7 +205,7 @@ def test_ntriples_writes_what_rdflib_writes() -> None:
 
     from graph.mapping.d23 import D23Records, map_d23
     from graph.namespaces import DataIRIs
-    from graph.store.terms import ntriples
+    from graph.rdftext import ntriples
 
     g = map_d23(D23Records.load(), DataIRIs("https://w3id.org/clusterkg/data/"))
     tricky = [Literal('say "hi"\\n'), Literal("two\nlines\r\n"), Literal("Kraków", lang="pl"),
@@ -223,10 +223,10 @@ def test_ntriples_writes_what_rdflib_writes() -> None:
 def test_an_import_graph_writes_the_same_rows_however_often_it_is_written() -> None:
     """An import graph keeps the N-Triples it has written (graph.mapping.memory): the text after more
     triples, or after some are removed, holds the same rows rdflib writes, each once."""
-    from graph.mapping.memory import import_graph
-    from graph.store.terms import ntriples
+    from graph.mapping.memory import ImportGraph
+    from graph.rdftext import ntriples
 
-    g = import_graph()
+    g = ImportGraph()
 
     def rows() -> list[str]:
         text = ntriples(g)

@@ -1,27 +1,31 @@
-"""The in-memory graph a CSV import is mapped into.
+"""The in-memory graph an import is mapped into (:class:`ImportGraph`).
 
 An import graph is written once (mapped, then its derived edges and provenance added) and read
 by predicate: the responses' clusters, the answers' options, the types of what it refers to. So
 its store keeps one index, predicate -> subject -> objects, beside the triples in the order they
 were added, where rdflib's stores keep three (``SimpleMemory``) or three and the contexts
-(``Memory``): adding a 1,000-row wave's 77,000 mapped triples through ``Graph.add`` took ~1 s,
+(``Memory``): adding a wave's mapped triples through ``Graph.add`` costs more than the mapping,
 most of it the three indexes and ``Graph.add``'s checks of every term against rdflib's abstract
-``Node`` class; :func:`adder` gives the mapping a direct way in. ``len()`` is the size of the
+``Node`` class; :meth:`ImportGraph.add` skips those checks. ``len()`` is the size of the
 triples kept (``SimpleMemory`` walks every triple). And since an import graph is written as
 N-Triples twice, for the validation and again with its derived edges for the write, it keeps the
-text of what it has already written (:meth:`ImportMemory.ntriples`).
+text of what it has already written (:meth:`ImportGraph.ntriples`, which
+graph.rdftext.ntriples answers with for an import graph).
+
+The fast ways in and out are the type's own methods, which the code that builds or reads an
+import graph asks for by taking an :class:`ImportGraph`; any other code sees an rdflib Graph.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import islice
 
 from rdflib import Graph
 from rdflib.plugins.stores.memory import SimpleMemory
 from rdflib.term import Node
 
-from graph.store.terms import TermTexts, ntriples_rows
+from graph.rdftext import TermTexts, ntriples, ntriples_rows
 
 Triple = tuple[Node, Node, Node]
 _NO_CONTEXTS: tuple = ()
@@ -103,7 +107,7 @@ class ImportMemory(SimpleMemory):
         return len(self._triples)
 
     def ntriples(self) -> str:
-        """The graph as N-Triples (graph.store.terms.ntriples), in the order the triples were
+        """The graph as N-Triples (graph.rdftext.ntriples), in the order the triples were
         added; only the triples added since the last call are formatted."""
         if self._written < len(self._triples):
             self._text.append(ntriples_rows(islice(self._triples, self._written, None), self._terms))
@@ -113,21 +117,32 @@ class ImportMemory(SimpleMemory):
         return self._text[0] if self._text else ""
 
 
-def import_graph() -> Graph:
-    """A new, empty graph for mapped import data."""
-    return Graph(store=ImportMemory())
+class ImportGraph(Graph):
+    """An rdflib Graph in an :class:`ImportMemory`: an import's mapped data, its derived edges and
+    its provenance. It answers rdflib's own calls the fast way: ``add`` without ``Graph.add``'s
+    checks of each term's class (the mapping and rdflib's parsers make the terms),
+    ``subject_objects(predicate)`` from the index, and graph.rdftext.ntriples from the text kept."""
+
+    def __init__(self) -> None:
+        self.memory = ImportMemory()
+        super().__init__(store=self.memory)
+
+    def add(self, triple: Triple) -> ImportGraph:  # type: ignore[override]
+        self.memory.add_triple(triple)
+        return self
+
+    def subject_objects(self, predicate=None, unique=False):  # type: ignore[no-untyped-def,override]
+        """Every (subject, object) of ``predicate``, from the index (three generators fewer a triple
+        than rdflib's: derived edges and the summary's changes read most of a wave)."""
+        if predicate is None or unique:
+            return super().subject_objects(predicate, unique)
+        return iter(self.memory.subject_objects(predicate))
+
+    def ntriples(self) -> str:
+        """The graph as N-Triples, in the order the triples were added (:meth:`ImportMemory.ntriples`)."""
+        return self.memory.ntriples()
 
 
-def pairs(graph: Graph, predicate: Node) -> list[tuple[Node, Node]]:
-    """``list(graph.subject_objects(predicate))``, read from an import graph's index directly (three
-    generators fewer a triple: derived edges and the summary's changes read ~100,000 a wave)."""
-    store = graph.store
-    if isinstance(store, ImportMemory):
-        return store.subject_objects(predicate)
-    return list(graph.subject_objects(predicate))
-
-
-def adder(graph: Graph) -> Callable[[Triple], None]:
-    """The quickest way to add triples to ``graph``: an import graph's own, else ``Graph.add``."""
-    store = graph.store
-    return store.add_triple if isinstance(store, ImportMemory) else graph.add
+@ntriples.register(ImportGraph)
+def _import_graph_ntriples(graph: ImportGraph) -> str:
+    return graph.ntriples()

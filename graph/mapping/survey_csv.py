@@ -13,10 +13,10 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 
-from graph.mapping.memory import adder, import_graph
+from graph.mapping.memory import ImportGraph
 from graph.namespaces import CKG, DCTERMS, RDF, RDFS, SKOS, VOCAB, DataIRIs, slugify
 from graph.validate import Location, Violation
 from graph.vocab import normalise_label, question_iri, resolve_option
@@ -47,7 +47,7 @@ class CSVFormatError(ValueError):
 
 @dataclass
 class MappedCSV:
-    graph: Graph
+    graph: ImportGraph
     origins: dict[tuple, Location] = field(default_factory=dict)
     responses: list[URIRef] = field(default_factory=list)
     problems: list[Violation] = field(default_factory=list)  # what no shape can see (two rows, one response)
@@ -96,7 +96,7 @@ def map_survey_csv(data: bytes, iris: DataIRIs, *, known_clusters: dict[str, URI
         raise CSVFormatError(f"line 1: unknown column(s) {', '.join(unknown)}; "
                              f"the expected columns are: {', '.join(COLUMNS)}")
     known_clusters = known_clusters or {}
-    out = MappedCSV(import_graph())
+    out = MappedCSV(ImportGraph())
     g = out.graph
     seen_responses: dict[URIRef, int] = {}
     ids: dict[str, int] = {}
@@ -132,10 +132,10 @@ def _check_unique_id(row: dict[str, str], n: int, ids: dict[str, int], out: Mapp
     ids[given] = n
 
 
-def _map_row(row: dict[str, str], n: int, g: Graph, out: MappedCSV, iris: DataIRIs,
+def _map_row(row: dict[str, str], n: int, g: ImportGraph, out: MappedCSV, iris: DataIRIs,
              known_clusters: dict[str, URIRef], default_survey: str,
              seen: dict[URIRef, int]) -> None:
-    add = adder(g)
+    add = g.add
 
     def at(node, prop, column: str) -> None:
         out.origins[(node, prop)] = Location(n, column)

@@ -1,15 +1,14 @@
 """New graphs bulk-loaded into the embedded store, all or nothing.
 
-Oxigraph's transactional writes (``INSERT DATA``, ``Store.load``, ``Store.extend``) run at
-20-35,000 quads/s on this machine kind, and a flush of what they left in memory follows; its bulk
-loader writes RocksDB's table files itself and ingests them, 110-150,000 quads/s with nothing to
-flush (one 117,000-triple import into a 1M-triple store: 5.1 s + 0.6 s flush transactional,
-1.0 s bulk; docs/performance.md). Two catches. The bulk loader is not a transaction: Oxigraph
-documents that if it fails in the middle only a part of the data may be written, and it cannot
-carry the deletions that the same write makes elsewhere (the cluster summary's changes, the size
-records). And the files it adds slow reads down until the store is compacted (:func:`worth_it`),
-so a bulk load is used only where it and the compaction after it cost less than the transaction:
-for a new graph of at least an eighth of the store (a first load, the first waves of a survey).
+Oxigraph's transactional writes (``INSERT DATA``, ``Store.load``, ``Store.extend``) keep what they
+write in memory and flush it after; its bulk loader writes RocksDB's table files itself and ingests
+them, several times faster with nothing to flush (docs/performance.md). Two catches. The bulk loader
+is not a transaction: Oxigraph documents that if it fails in the middle only a part of the data may
+be written, and it cannot carry the deletions that the same write makes elsewhere (the cluster
+summary's changes, the size records). And the files it adds slow reads down until the store is
+compacted (:func:`worth_loading`), so a bulk load is used only where it and the compaction after it
+cost less than the transaction: for a new graph of at least an eighth of the store (a first load,
+the first waves of a survey).
 
 So a write that creates graphs that did not exist uses it this way, under the store's exclusive
 lock (readers wait; none sees a write in progress):
@@ -43,9 +42,10 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -58,7 +58,7 @@ log = logging.getLogger("clusterkg.store")
 
 INTENT_NAME = "clusterkg-write-intent.json"
 ADDITIONS_NAME = "clusterkg-write-additions.nq"  # what a bulk write adds to existing graphs
-MIN_TRIPLES = 1_000  # a smaller new graph is written in the transaction (see worth_it)
+MIN_TRIPLES = 1_000  # a smaller new graph is written in the transaction (see worth_loading)
 _COMMITTED = "urn:clusterkg:write-committed"
 
 
@@ -146,12 +146,12 @@ def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, st
     """Steps 1 and 2: the intent, then each new graph bulk-loaded from its N-Triples. Returns the
     write, for its commit marker and :meth:`BulkWrite.finish`. On any failure the new graphs are dropped
     again and the intent removed before the error goes on. ``lenient``: the bodies were parsed
-    strictly before (an import's validation), the loader skips its IRI checks (one 1M-triple
-    import: 13.6 -> ~12 CPU-s; the syntax is still checked).
+    strictly before (an import's validation), the loader skips its IRI checks (a share of its
+    time; the syntax is still checked).
 
     ``additions``: N-Triples rows (no blank nodes) for graphs that exist (the cluster summary's
-    new edges), loaded beside the new graphs instead of inserted by the commit's transaction (the
-    80,000 of a 1M import: ~2 s there). Only the rows the graph does not hold yet are loaded, and
+    new edges), loaded beside the new graphs instead of inserted by the commit's transaction (as
+    slow there as any transactional write). Only the rows the graph does not hold yet are loaded, and
     they are written to the additions file first, so that a rollback deletes exactly them and the
     graph is as it was."""
     write = BulkWrite(handle, directory, lenient=lenient)
@@ -166,7 +166,7 @@ def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, st
 class BulkWrite:
     """One bulk write, steps 1 and 2 (see the module's docstring), in as many loads as its caller
     likes: each :meth:`load` names its new graphs in the intent before it loads them, so a write
-    whose graphs are loaded one by one while the rest of it is prepared (graph.store.preloading)
+    whose graphs are loaded one by one while the rest of it is prepared (graph.store.embedded_write)
     is undone by a crash's recovery like one loaded at once. Then the commit's update carries
     :meth:`marker`, and :meth:`finish` or :meth:`abort` ends it."""
 
@@ -221,7 +221,7 @@ class BulkWrite:
         abort(self.handle, self.directory, self.intent())
 
 
-def _cores() -> int:
+def core_count() -> int:
     return os.cpu_count() or 1
 
 
@@ -230,16 +230,15 @@ def _load_all(handle: ox.Store, bodies: list[tuple[ox.NamedNode, str]], *, lenie
     """Each body bulk-loaded into its graph, as many loads at once as there are cores.
 
     Oxigraph's bulk loader hands a batch of up to a million quads to one thread, so one load of a
-    100,000-triple graph keeps one core busy; the loads release the GIL, and each builds its own
-    table files and ingests them, so several graphs load side by side (nine 1M waves into a fresh
-    store: 10.3-10.9 s one after another, 5.2-6.2 s two at a time on 2 cores; three at a time
-    7.9 s), and a write of fewer big graphs than cores loads each in pieces (:func:`_pieces`).
-    Every load is waited for before an error goes on, so the caller's abort sees them all
-    finished. ``then`` runs in this thread while the graphs load, and what it returns is loaded
-    too (the additions, once recorded: :func:`_new_rows`). Without ``split``, each body is one
-    load (a graph loaded while other work keeps the cores busy: graph.store.preloading)."""
-    cores = _cores()
-    loads = _pieces(bodies, cores) if split else bodies
+    wave keeps one core busy; the loads release the GIL, and each builds its own table files and
+    ingests them, so several graphs load side by side (as many at a time as cores is the fastest:
+    docs/performance.md), and a write of fewer big graphs than cores loads each in pieces
+    (:func:`pieces`). Every load is waited for before an error goes on, so the caller's abort sees
+    them all finished. ``then`` runs in this thread while the graphs load, and what it returns is
+    loaded too (the additions, once recorded: :func:`_new_rows`). Without ``split``, each body is
+    one load (a graph loaded while other work keeps the cores busy: graph.store.embedded_write)."""
+    cores = core_count()
+    loads = pieces(bodies, cores) if split else bodies
     workers = min(len(loads) + 1, cores)
     if workers <= 1:
         for iri, body in loads + then():
@@ -276,7 +275,7 @@ def _new_rows(handle: ox.Store, directory: Path,
             return found and ox.Quad(t.subject, t.predicate, t.object, graph) in handle
 
         # lenient: the rows are the store's own terms and IRIs the importer minted (a row that is not
-        # N-Triples still fails); 80,000 rows: 0.21 -> 0.15 s
+        # N-Triples still fails), and the IRI checks are a share of the parse
         new = [t for t in ox.parse(rows.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, lenient=True)
                if not held(t)]
         if new:
@@ -288,15 +287,15 @@ def _new_rows(handle: ox.Store, directory: Path,
     return loads
 
 
-SPLIT_BYTES = 4 * 1024 * 1024  # a body this long (~40,000 triples) or longer may load in pieces
+SPLIT_BYTES = 4 * 1024 * 1024  # a body this long (tens of thousands of triples) or longer may load in pieces
 
 
-def _pieces(bodies: list[tuple[ox.NamedNode, str]], cores: int) -> list[tuple[ox.NamedNode, str]]:
-    """The loads for ``bodies``: with fewer bodies than cores, each long one cut into pieces at
-    line ends, every piece loaded into the body's graph (a graph is a set of triples: the pieces
-    add up to it). One 117,000-triple wave into a 1M store: 1.3 s in one load, 0.6-0.8 s in two.
-    A body that may hold blank nodes stays whole: each load names its blank nodes afresh, so a
-    node written in two pieces would become two."""
+def pieces(bodies: list[tuple[ox.NamedNode, str]], cores: int) -> list[tuple[ox.NamedNode, str]]:
+    """The loads for ``bodies``: with fewer bodies than cores, each long one cut into pieces at line
+    ends, every piece loaded into the body's graph (a graph is a set of triples: the pieces add up
+    to it); a wave loads in about half the time in two pieces on two cores. A body that may hold
+    blank nodes stays whole: each load names its blank nodes afresh, so a node written in two pieces
+    would become two."""
     if not bodies or len(bodies) >= cores:
         return bodies
     parts = cores // len(bodies)
@@ -316,8 +315,41 @@ def _pieces(bodies: list[tuple[ox.NamedNode, str]], cores: int) -> list[tuple[ox
     return out
 
 
+@dataclass(frozen=True)
+class Load:
+    """One bulk load, as an observer sees it (:func:`observing`): the graph, the N-Triples text
+    loaded into it (a whole body, a piece of one, or rows added), whether the IRI checks are
+    skipped, and whether it is done."""
+
+    graph: str
+    text: str
+    lenient: bool
+    done: bool = False
+
+
+_observers: list[Callable[[Load], None]] = []
+
+
+@contextmanager
+def observing(observer: Callable[[Load], None]) -> Iterator[None]:
+    """``observer(load)`` called in the thread of each bulk load, before it and after it
+    (``load.done``): for diagnostics, and the tests' window on the loads. An exception the
+    observer raises before a load fails that load as the engine's own failure would."""
+    _observers.append(observer)
+    try:
+        yield
+    finally:
+        _observers.remove(observer)
+
+
 def _load(handle: ox.Store, iri: ox.NamedNode, body: str, lenient: bool = False) -> None:
+    observers = list(_observers)
+    load = Load(iri.value, body, lenient)
+    for observer in observers:
+        observer(load)
     handle.bulk_load(body.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=iri, lenient=lenient)
+    for observer in observers:
+        observer(replace(load, done=True))
 
 
 def abort(handle: ox.Store, directory: Path, intent: Intent | str) -> None:
@@ -367,28 +399,20 @@ def recover(handle: ox.Store, directory: Path) -> list[str]:
 
 
 
-def worth_it(handle: ox.Store, triples: int) -> bool:
-    """Whether a write's new graphs, ``triples`` together (each of 1,000 or more), are bulk-loaded:
-    if they hold at least an eighth of what the store holds.
+def worth_loading(triples: int, stored: int) -> bool:
+    """Whether a write's new graphs, ``triples`` together (each of :data:`MIN_TRIPLES` or more),
+    are bulk-loaded into a store of ``stored`` triples: if they hold at least an eighth of it.
 
     Each load adds its table files beside RocksDB's levels, overlapping them (a new graph's
     subjects and objects fall everywhere in the subject- and object-first indexes), and a read
-    merges every such file: with four uncompacted waves in a 1M store, theme-overview took 175-185
-    instead of 100-120 ms, schemes 9-12 instead of 5-6 ms. RocksDB's own compaction never gets to
-    run, since a writer closes the store right after its write. So a bulk load is followed by a
-    compaction (:func:`compact`), and that costs ~2.5 µs per stored triple (2.5 s at 1M) where the
-    transaction costs ~45 µs per written one (flush included) and the bulk loader ~9: the bulk load
-    and compaction are the cheaper write when the new graphs hold more than about 1/16 of the store
-    (one compaction per write, however many graphs it loads).
-    An eighth keeps a margin; below it the write stays in the transaction. (Compacting only every
-    fourth load was tried in session 11: two loads left uncompacted at the end of the benchmark's
-    1M import made its reads 1.4-1.9x slower, concept-clusters 2,334 vs 1,223 ms, for ~20% off
-    the import: rejected.)"""
-    return worth_loading(triples, stored_triples(handle))
-
-
-def worth_loading(triples: int, stored: int) -> bool:
-    """:func:`worth_it` for a store of ``stored`` triples."""
+    merges every such file, so reads slow down with every uncompacted load. RocksDB's own
+    compaction never gets to run, since a writer closes the store right after its write. So a bulk
+    load is followed by a compaction (:func:`compact`), which costs per stored triple, where the
+    transaction costs per written one, several times more than the bulk loader: the bulk load and
+    compaction are the cheaper write when the new graphs hold more than about a sixteenth of the
+    store (one compaction per write, however many graphs it loads; docs/performance.md). An eighth
+    keeps a margin; below it the write stays in the transaction. Compacting only every few loads
+    costs the reads more than it saves the import (docs/performance.md, session 11)."""
     return triples >= MIN_TRIPLES and triples * 8 >= stored
 
 
@@ -404,7 +428,7 @@ def count_graph(handle: ox.Store, name: str) -> int:
 
 
 def compact(handle: ox.Store) -> None:
-    """Compact the whole store after a bulk load (see :func:`worth_it`), under the write lock."""
+    """Compact the whole store after a bulk load (see :func:`worth_loading`), under the write lock."""
     started = time.perf_counter()
     handle.optimize()
     log.info("compacted the store after a bulk load (%.1f s)", time.perf_counter() - started)

@@ -11,10 +11,10 @@ Each worker:
 - runs under a limit on the memory it can write to (``RLIMIT_DATA``: heap, anonymous mappings,
   thread stacks), so a query that would eat the machine's memory (an ``ORDER BY`` over
   everything) dies alone. Not ``RLIMIT_AS``: that counts address space merely reserved (glibc
-  reserves 64 MB per malloc arena, i.e. per thread that allocates, plus the read-only mappings
-  of the store's files), which is ~0.5-0.6 GB for a worker answering a light query, varies with
-  how many engine threads ran at once, and under load made light queries abort at 1 GB
-  (``std::system_error`` when RocksDB could not start a thread);
+  reserves a range per malloc arena, i.e. per thread that allocates, plus the read-only mappings
+  of the store's files), which is large even for a worker answering a light query, varies with
+  how many engine threads ran at once, and under load made light queries abort
+  (``std::system_error`` when RocksDB could not start a thread; docs/security.md);
 - has no network but a relay to the allowed ``SERVICE`` endpoints (graph.egress): it moves into
   namespaces of its own, and this process relays its connections to those endpoints only. Where
   the kernel refuses the namespaces the worker says so (and it is logged) and its store checks
@@ -27,7 +27,6 @@ import logging
 import multiprocessing
 import os
 import queue
-import resource
 import signal
 import threading
 import time
@@ -55,8 +54,17 @@ from graph.store.base import (
     StoreWrapper,
     TooManyQueries,
 )
-from graph.store.embedded import EmbeddedStore, decode_result
-from graph.worker_process import LogSetup, StderrTail, died_for_memory, how_it_ended, start_in_worker, worker_context
+from graph.store.embedded import EmbeddedStore
+from graph.store.handle_reads import decode_result
+from graph.worker_process import (
+    LogSetup,
+    StderrTail,
+    died_for_memory,
+    how_it_ended,
+    limit_data_memory,
+    start_in_worker,
+    worker_context,
+)
 
 log = logging.getLogger("clusterkg.sandbox")
 _START_TIMEOUT_S = 60.0
@@ -87,9 +95,7 @@ def _serve(conn: Connection, store_path: str, allowed_services: frozenset[str],
     """A worker's life: answer queries from ``conn`` until it closes."""
     start_in_worker(log_setup, stderr_path)
     confined = egress.hand_over(conn, egress.Plan.for_endpoints(allowed_services))
-    if memory_mb:
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    limit_data_memory(memory_mb)
     store: EmbeddedStore | None = None
     while True:
         try:

@@ -9,7 +9,7 @@ then, may add to the write, or refuse it by raising), then the store applies eve
 transaction. An exception anywhere leaves the store as it was.
 
 What each backend does with a write is its own business (the embedded store may load big new
-graphs before the commit, :mod:`graph.store.preloading`); callers see only this object.
+graphs before the commit, :mod:`graph.store.embedded_write`); callers see only this object.
 """
 
 from __future__ import annotations

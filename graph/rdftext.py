@@ -1,9 +1,15 @@
-"""Conversion of RDF terms between rdflib (the toolkit) and pyoxigraph (the engine)."""
+"""RDF terms and graphs as text, and between rdflib (the toolkit) and pyoxigraph (the engine).
+
+Below the store and the mapping alike: terms converted and encoded (for a worker's pipe, for SPARQL
+JSON), and graphs written as N-Triples (:func:`ntriples`, which an import graph answers from the
+text it keeps: graph.mapping.memory).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import singledispatch
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -134,7 +140,7 @@ class TermTexts(dict):
 
     def text(self, term: Node) -> str:
         cls = term.__class__
-        if cls is URIRef or cls is BNode:  # most terms: no isinstance (rdflib's Node is an ABC, ~0.5 µs)
+        if cls is URIRef or cls is BNode:  # most terms: no isinstance (rdflib's Node is an ABC: slow to check)
             found = self.get(term)
             if found is None:
                 found = self[term] = term.n3()
@@ -147,19 +153,17 @@ class TermTexts(dict):
         return found
 
 
+@singledispatch
 def ntriples(graph: Graph) -> str:
-    """``graph.serialize(format="nt")``, the same text, row for row, ~25% faster (an import wave is
+    """``graph.serialize(format="nt")``, the same text, row for row, faster (an import wave is
     serialised twice: for the SHACL-SPARQL store and for the write): each distinct term is
     formatted once, where rdflib checks and formats every occurrence, and the rows are joined once
     instead of encoded and written one by one. Most of what is left is rdflib's iteration of the
     graph. IRIs are checked as rdflib checks them (``n3()`` refuses an invalid one).
 
-    A graph whose store writes its own N-Triples (``store.ntriples()``: an import graph,
-    graph.mapping.memory) is left to it: the same rows, in the order they were added, and each
-    written once however often the graph is serialised."""
-    own = getattr(graph.store, "ntriples", None)
-    if own is not None:
-        return own()
+    A type of graph that keeps its own text registers its way here (``ntriples.register``: an
+    import graph, graph.mapping.memory.ImportGraph, writes the same rows in the order they were
+    added, each once however often the graph is serialised)."""
     return ntriples_rows(graph, TermTexts())
 
 
