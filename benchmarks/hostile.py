@@ -18,7 +18,6 @@ import argparse
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import BASE, CLI, free_port, start_service
+from load import BASE, CLI, start_service
 
 
 def huge_term(n: int, doublings: int = 23) -> str:
@@ -59,19 +58,19 @@ def run(args: argparse.Namespace, concurrency: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="clusterkg-hostile-") as tmp:
         store = Path(tmp) / "store"
         subprocess.run([str(CLI), "--store", str(store), "init"], check=True, capture_output=True)
-        port = free_port()
-        proc = start_service(store, port, Path(tmp) / "serve.log", args.threads)
+        service = start_service(store, Path(tmp) / "serve.log", args.threads)
+        port = service.port
         peak = [0]
         done = threading.Event()
 
         def sample() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], _rss_kb(proc.pid))
+                peak[0] = max(peak[0], _rss_kb(service.pid))
                 time.sleep(0.05)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        baseline = _rss_kb(proc.pid)
+        baseline = _rss_kb(service.pid)
 
         def ask(n: int) -> dict:
             query = huge_term(n) if n % 2 == 0 else many_big_rows(n)
@@ -95,11 +94,7 @@ def run(args: argparse.Namespace, concurrency: int) -> dict:
         finally:
             done.set()
             sampler.join()
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            service.stop()
     statuses: dict[str, int] = {}
     for a in answers:
         statuses[str(a["status"])] = statuses.get(str(a["status"]), 0) + 1

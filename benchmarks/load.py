@@ -25,8 +25,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +37,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from launchers.servers import ServeProcess  # noqa: E402
+
 CLI = Path(sys.executable).with_name("clusterkg")
 BASE = "https://w3id.org/clusterkg/data/"
 VOCAB = "https://w3id.org/clusterkg/vocab/"
@@ -93,12 +95,6 @@ class Tally:
                 self.runaway_statuses[status] = self.runaway_statuses.get(status, 0) + 1
             if error and len(self.errors) < 20 and error not in self.errors:
                 self.errors.append(error)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _client(port: int, offset: int, stop_at: float, budget: threading.Semaphore, tally: Tally,
@@ -174,30 +170,17 @@ def _prepare_store(args: argparse.Namespace, workdir: Path) -> Path:
     return path
 
 
-def start_service(store: Path, port: int, log: Path, threads: int) -> subprocess.Popen:
-    env = {**os.environ, "CLUSTERKG_BASE_IRI": BASE}
-    proc = subprocess.Popen([str(CLI), "serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port),
-                             "--threads", str(threads)], stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/queries")
-            conn.getresponse().read()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise SystemExit("clusterkg serve did not start:\n" + log.read_text()) from None
-            time.sleep(0.2)
+def start_service(store: Path, log: Path, threads: int) -> ServeProcess:
+    """`clusterkg serve` on the store, answering (launchers.servers)."""
+    return ServeProcess(["--store", str(store), "--threads", str(threads)], log, {"CLUSTERKG_BASE_IRI": BASE})
 
 
 def run(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="clusterkg-load-") as tmp:
         workdir = Path(tmp)
         store = _prepare_store(args, workdir)
-        port = free_port()
-        proc = start_service(store, port, workdir / "serve.log", args.threads)
+        service = start_service(store, workdir / "serve.log", args.threads)
+        port = service.port
         try:
             tally = Tally()
             budget = threading.Semaphore(args.max_requests)
@@ -214,11 +197,7 @@ def run(args: argparse.Namespace) -> dict:
                 c.join()
             elapsed = time.monotonic() - started
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            service.stop()
     light = {kind: values for kind, values in tally.latencies.items() if kind != "runaway"}
     everything = [s for values in light.values() for s in values]
     failed = sum(n for status, n in tally.statuses.items() if status != 200) - \

@@ -29,20 +29,12 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from graph import egress
+from graph import egress, worker_process
 from graph.config import Settings
 from graph.gc_tuning import fewer_collections
 from graph.store import Store, StoreError, open_store
 from graph.store.base import QueryAborted, QueryTimeout, StoreWrapper, Write
-from graph.worker_process import (
-    LogSetup,
-    StderrTail,
-    died_for_memory,
-    how_it_ended,
-    limit_data_memory,
-    start_in_worker,
-    worker_context,
-)
+from graph.worker_process import LogSetup
 
 T = TypeVar("T")
 log = logging.getLogger("clusterkg.jobs")
@@ -65,10 +57,10 @@ class JobCrashed(QueryAborted):
 def run_job(settings: Settings, job: Callable[..., T], *args: Any, limits: JobLimits) -> T:
     """``job(store, settings, *args)`` in a process of its own, on the store ``settings`` open;
     its return value, or the exception it raised (re-raised here)."""
-    context = worker_context()
+    context = worker_process.worker_context()
     plan = egress.Plan.for_endpoints(_engine_endpoints(settings))
     parent, child = context.Pipe(duplex=True)
-    stderr = StderrTail()
+    stderr = worker_process.StderrTail()
     process = context.Process(target=_job_main, daemon=True, name="clusterkg-job",
                               args=(child, settings, plan, limits.memory_mb, LogSetup.of_this_process(),
                                     str(stderr.path), job, args))
@@ -129,11 +121,12 @@ def _out_of_memory(memory_mb: int | None) -> JobCrashed:
 
 
 def _crashed(exitcode: int | None, last_words: str, limits: JobLimits) -> JobCrashed:
+    ended = worker_process.how_it_ended(exitcode)
     if last_words.strip():
-        log.warning("a write's worker died (%s); its last words: %s", how_it_ended(exitcode), last_words.strip())
-    if died_for_memory(last_words):
+        log.warning("a write's worker died (%s); its last words: %s", ended, last_words.strip())
+    if worker_process.died_for_memory(last_words):
         return _out_of_memory(limits.memory_mb)
-    return JobCrashed(f"the write's worker crashed ({how_it_ended(exitcode)}); the service is unaffected and "
+    return JobCrashed(f"the write's worker crashed ({ended}); the service is unaffected and "
                       "nothing was written. The administrator can find the details in the service log")
 
 
@@ -144,9 +137,9 @@ def _engine_endpoints(settings: Settings) -> list[str]:
 # -- in the job's process ---------------------------------------------------------------------------
 def _job_main(conn: Connection, settings: Settings, plan: egress.Plan, memory_mb: int | None, log_setup: LogSetup,
               stderr_path: str, job: Callable[..., Any], args: tuple) -> None:
-    start_in_worker(log_setup, stderr_path)
+    worker_process.start_in_worker(log_setup, stderr_path)
     confined = egress.hand_over(conn, plan)
-    limit_data_memory(memory_mb)
+    worker_process.limit_data_memory(memory_mb)
     try:
         store = open_store(settings, confined=confined)
     except StoreError as exc:

@@ -32,7 +32,7 @@ class SelectResult:
     """The solutions of a SELECT query: variable names and rows (unbound variables absent).
 
     A plain class rather than a dataclass so that a store can hand over rows it builds only when
-    asked (:class:`graph.store.embedded.EncodedSelectResult`): the API serialises most answers
+    asked (:class:`graph.store.handle_reads.EncodedSelectResult`): the API serialises most answers
     straight to JSON and never needs rdflib terms.
     """
 
@@ -88,7 +88,7 @@ class AskResult:
 
 class GraphResult:
     """The triples of a CONSTRUCT or DESCRIBE query, as an rdflib graph (built on first use by
-    :class:`graph.store.embedded.EncodedGraphResult`)."""
+    :class:`graph.store.handle_reads.EncodedGraphResult`)."""
 
     def __init__(self, graph: Graph, truncated: bool = False) -> None:
         self._graph = graph

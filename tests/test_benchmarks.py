@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import run
+from benchmarks import timing
 from graph.config import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -40,7 +40,7 @@ def test_quick_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert 9_000 <= entry["import"]["triples"] <= 11_000
     assert {"clusters-sharing", "cluster-profile", "option-counts", "challenge-cooccurrence"} <= set(entry["queries"])
     # at least --repeats (5) runs each; a fast query more, up to MAX_RUNS
-    assert all(5 <= q["raw"]["runs"] <= run.MAX_RUNS for q in entry["queries"].values())
+    assert all(5 <= q["raw"]["runs"] <= timing.MAX_RUNS for q in entry["queries"].values())
     assert any(q["raw"]["runs"] > 5 for q in entry["queries"].values())  # 10k: some take a few ms
     assert entry["http"]["cold_start_s"] > 0 and entry["http"]["rss_mb"] > 0
     # the import's steps alone, on the same files: the same triples but the provenance (one
@@ -67,9 +67,9 @@ def test_a_comparison_near_its_line_is_timed_in_a_second_series() -> None:
     def timed(seconds: float):
         return lambda: (time.sleep(seconds), seconds)[1]
 
-    ours, theirs = run._time_interleaved(sleep(0.002), timed(0.002), 5, close=run.near_engine_line)
+    ours, theirs = timing.interleaved(sleep(0.002), timed(0.002), 5, close=timing.near_engine_line)
     assert ours["series"] == theirs["series"] == 2 and ours["runs"] == theirs["runs"] >= 10
-    ours, theirs = run._time_interleaved(sleep(0.001), timed(0.004), 5, close=run.near_engine_line)
+    ours, theirs = timing.interleaved(sleep(0.001), timed(0.004), 5, close=timing.near_engine_line)
     assert ours["series"] == 1  # clearly faster than the engine: one series
-    assert run.near_api_line(0.014, 0.010) and not run.near_api_line(0.012, 0.010)  # the line: +5 ms
-    assert run.near_api_line(0.137, 0.100) and not run.near_api_line(0.150, 0.100)  # the line: 1.3x
+    assert timing.near_api_line(0.014, 0.010) and not timing.near_api_line(0.012, 0.010)  # the line: +5 ms
+    assert timing.near_api_line(0.137, 0.100) and not timing.near_api_line(0.150, 0.100)  # the line: 1.3x
