@@ -23,6 +23,7 @@ from service.state import state
 
 FIGURES = {1: 7, 2: 8, 3: 9, 4: 10, 5: 11}  # catalogue figure -> question
 THEMES_SCHEME = str(VOCAB["themes"])
+THEME_PREFIX = str(VOCAB["theme/"])
 
 
 def _plain(value: object) -> object:
@@ -68,9 +69,13 @@ def home() -> dict[str, Any]:
     documents = [{"iri": r["document"], "href": href(r["document"]), "title": r.get("documentTitle"),
                   "identifier": r.get("identifier"), "issued": r.get("issued"), "author": r.get("author")}
                  for r in summary if r.get("document")]
-    counts = {k: summary[0][k] for k in ("clusters", "responses", "answers", "kpis", "statements", "surveys")} \
-        if summary else {}
+    counts = {k: summary[0][k] for k in ("clusters", "responses", "unattributed", "answers", "kpis", "statements",
+                                         "surveys")} if summary else {}
     default = state().queries["clusters-sharing"].param("concept").default
+    unattributed = summary[0].get("unattributedResponse") if summary else None
+    counts["unattributed_href"] = href(unattributed) if unattributed else None
+    if summary:
+        counts["attributed"] = int(counts["responses"]) - int(counts["unattributed"])
     return {"counts": counts, "documents": documents, "choices": concept_choices(),
             "selected": list(default), "api": api_url("dataset-summary")}
 
@@ -192,8 +197,13 @@ def concept(iri: str) -> dict[str, Any]:
                 "option_href": href(r["option"]), "heading": r.get("heading"), "statement": r.get("statement"),
                 "section": r.get("sectionLabel")} for r in rows("concept-clusters", concept=iri)]
     clusters = sorted({a["cluster"] for a in answers if a["cluster"]})
+    is_theme = iri.startswith(THEME_PREFIX)
+    kpis = [{"cluster": r["clusterLabel"], "cluster_href": href(r["cluster"]), "count": r["kpis"],
+             "categories": r["categories"], "texts": r["kpiTexts"]}
+            for r in rows("kpis-by-theme", theme=iri)] if is_theme else []
     return {"iri": iri, "label": details[0]["label"], "definition": details[0].get("definition"),
-            "relations": relations, "answers": answers, "clusters": clusters,
+            "relations": relations, "answers": answers, "clusters": clusters, "is_theme": is_theme, "kpis": kpis,
+            "kpis_api": api_url("kpis-by-theme", theme=iri) if is_theme else None,
             "share_href": "/share?" + urlencode({"concept": iri}),
             "api": api_url("concept-clusters", concept=iri)}
 

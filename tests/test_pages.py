@@ -31,6 +31,11 @@ def test_home_shows_the_dataset_and_the_headline_question(client) -> None:
     assert f'value="{VOCAB}resilience-challenges/supply-chain-transparency" selected' in body
     data = client.get("/?format=json").get_json()
     assert data["counts"]["answers"] == 103
+    # the seven responses explained where they are counted: six named, one printed without a heading
+    unattributed = '<a href="/data/response/bioman4r2-2023/unattributed-sections-5-8">1 printed without one</a>'
+    counted = r"<strong>7</strong>\s*survey responses: 6 under a cluster's heading and "
+    assert re.search(counted + re.escape(unattributed), body)
+    assert data["counts"]["unattributed"] == 1 and data["counts"]["attributed"] == 6
 
 
 def test_share_answers_the_mission_question(client) -> None:
@@ -75,6 +80,11 @@ def test_concept_and_theme_pages(client) -> None:
     _, body = get(client, "/vocab/theme/funding-finance")
     assert "Funding Gaps for Innovations" in body and "Budget restrictions for digital transformation" in body
     assert "5 named clusters" in body
+    measured = body[body.index("<h2>Measured by</h2>"):]  # the KPIs under the theme, apart from the answers
+    assert "HealthTurku" in measured and "Investment Metrics" in measured and "Investments directly" in measured
+    assert "/api/queries/kpis-by-theme?theme=" in measured
+    _, body = get(client, "/vocab/resilience-challenges/supply-chain-transparency")
+    assert "Measured by" not in body  # an option, not a theme
     _, body = get(client, "/vocab")
     assert "Funding and finance" in body and body.count('<details class="scheme"') == 10
 

@@ -545,3 +545,49 @@ def test_threads_missing_the_members_cache_together_run_its_query_once(store_pat
     inner.close()
     assert len(texts) == 8 and len(set(texts)) == 1 and "healthturku>" in texts[0]
     assert Counting.members == 1
+
+
+# -- kpis-by-theme: themes reach the KPIs of section 3 through their categories -------------------
+def _kpis_under(theme: str) -> dict[str, int]:
+    """The KPIs per response (graph/data/d23/kpis.csv) whose category the vocabulary places under
+    ``theme`` (skos:broader*, read with rdflib from ontology/vocab): the definition, not the query."""
+    import csv
+
+    from rdflib import Graph, URIRef
+    from rdflib.namespace import SKOS
+
+    from graph.config import PROJECT_ROOT
+
+    vocab = Graph().parse(PROJECT_ROOT / "ontology" / "vocab" / "kpi-categories.ttl")
+    target = URIRef(VOCAB + theme)
+    under = {c for c in vocab.subjects(SKOS.inScheme, None)
+             if target in set(vocab.transitive_objects(c, SKOS.broader))}
+    counts: dict[str, int] = {}
+    with (PROJECT_ROOT / "graph" / "data" / "d23" / "kpis.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if URIRef(VOCAB + row["category"]) in under:
+                counts[row["response"]] = counts.get(row["response"], 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("theme", ["theme/funding-finance", "theme/member-engagement", "theme/collaboration",
+                                   "theme/supply-chains"])
+def test_kpis_by_theme_counts_the_kpis_under_the_themes_categories(shared_store: EmbeddedStore,
+                                                                   queries: dict[str, SavedQuery],
+                                                                   theme: str) -> None:
+    result = queries["kpis-by-theme"].run(shared_store, {"theme": [VOCAB + theme]})
+    assert isinstance(result, SelectResult)
+    found = {str(r["cluster"]).rsplit("/", 1)[-1]: int(r["kpis"]) for r in result.rows}  # type: ignore[arg-type]
+    assert found == _kpis_under(theme)
+    counts = [int(r["kpis"]) for r in result.rows]  # type: ignore[arg-type]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_funding_related_kpis_are_named_with_their_texts(shared_store: EmbeddedStore,
+                                                        queries: dict[str, SavedQuery]) -> None:
+    """The researcher's question "which clusters have funding-related KPIs": section 3's direct
+    support, growth and investment metrics; not what the clusters name as challenges."""
+    result = queries["kpis-by-theme"].run(shared_store, {"theme": ["funding-finance"]})
+    assert _labels(result) == ["Medicen Paris Region", "BioRegio STERN", "HealthTurku"]
+    row = {str(r["clusterLabel"]): r for r in result.rows}["HealthTurku"]  # type: ignore[union-attr]
+    assert str(row["categories"]) == "Investment Metrics" and str(row["kpiTexts"]).startswith("Investments directly")
