@@ -36,10 +36,12 @@ class SelectResult:
     straight to JSON and never needs rdflib terms.
     """
 
-    def __init__(self, variables: list[str], rows: list[Row] | None = None, truncated: bool = False) -> None:
+    def __init__(self, variables: list[str], rows: list[Row] | None = None, truncated: bool = False, *,
+                 size_bytes: int | None = None) -> None:
         self.variables = variables
         self._rows = rows if rows is not None else []
         self.truncated = truncated
+        self._size_bytes = size_bytes  # counted already (a worker's encoded answer), else counted when asked
 
     @property
     def rows(self) -> list[Row]:
@@ -52,6 +54,8 @@ class SelectResult:
     @property
     def size_bytes(self) -> int:
         """What the answer counts towards byte budgets (the answer cap, the result cache)."""
+        if self._size_bytes is not None:
+            return self._size_bytes
         return sum(term_bytes(term) for row in self.rows for term in row.values()) + CELL_BYTES
 
     def values(self, var: str) -> list[Node]:
@@ -90,9 +94,10 @@ class GraphResult:
     """The triples of a CONSTRUCT or DESCRIBE query, as an rdflib graph (built on first use by
     :class:`graph.store.handle_reads.EncodedGraphResult`)."""
 
-    def __init__(self, graph: Graph, truncated: bool = False) -> None:
+    def __init__(self, graph: Graph, truncated: bool = False, *, size_bytes: int | None = None) -> None:
         self._graph = graph
         self.truncated = truncated
+        self._size_bytes = size_bytes  # as SelectResult's
 
     @property
     def graph(self) -> Graph:
@@ -100,6 +105,8 @@ class GraphResult:
 
     @property
     def size_bytes(self) -> int:
+        if self._size_bytes is not None:
+            return self._size_bytes
         return sum(term_bytes(term) for triple in self.graph for term in triple) + CELL_BYTES
 
     def serialize(self, rdf_format: str, prefixes: Mapping[str, str]) -> str:

@@ -142,21 +142,21 @@ def _has_marker(handle: ox.Store, token: str) -> bool:
 
 
 def begin(handle: ox.Store, directory: Path, bodies: list[tuple[ox.NamedNode, str]], *,
-          lenient: bool = False, additions: list[tuple[ox.NamedNode, str]] | None = None) -> BulkWrite:
+          lenient: bool = False, rows: list[tuple[ox.NamedNode, str]] | None = None) -> BulkWrite:
     """Steps 1 and 2: the intent, then each new graph bulk-loaded from its N-Triples. Returns the
     write, for its commit marker and :meth:`BulkWrite.finish`. On any failure the new graphs are dropped
     again and the intent removed before the error goes on. ``lenient``: the bodies were parsed
     strictly before (an import's validation), the loader skips its IRI checks (a share of its
     time; the syntax is still checked).
 
-    ``additions``: N-Triples rows (no blank nodes) for graphs that exist (the cluster summary's
+    ``rows``: N-Triples rows (no blank nodes) added to graphs that exist (the cluster summary's
     new edges), loaded beside the new graphs instead of inserted by the commit's transaction (as
     slow there as any transactional write). Only the rows the graph does not hold yet are loaded, and
     they are written to the additions file first, so that a rollback deletes exactly them and the
     graph is as it was."""
     write = BulkWrite(handle, directory, lenient=lenient)
     try:
-        write.load(bodies, additions=additions)
+        write.load(bodies, rows=rows)
     except BaseException:
         write.abort()
         raise
@@ -182,11 +182,11 @@ class BulkWrite:
         _remove_additions(self.directory)
 
     def load(self, bodies: list[tuple[ox.NamedNode, str]], *, split: bool = True,
-             additions: list[tuple[ox.NamedNode, str]] | None = None,
+             rows: list[tuple[ox.NamedNode, str]] | None = None,
              recorded: list[tuple[ox.NamedNode, str]] | None = None, count: bool = False) -> None:
         """``bodies`` (new graphs, not loaded before) bulk-loaded, side by side, and, with
         ``split``, a long one in pieces when there are fewer than cores (:func:`_load_all`);
-        ``additions`` beside them (:func:`begin`), or the rows :meth:`record` returned. With
+        ``rows`` beside them (:func:`begin`), or the rows :meth:`record` returned. With
         ``count``, each graph's triples are counted once it is loaded (``counts``: its size record,
         if the write changes it no more). The caller aborts on failure."""
         self.graphs += [iri.value for iri, _ in bodies]
@@ -195,17 +195,17 @@ class BulkWrite:
             _load_all(self.handle, bodies + recorded, lenient=self.lenient, split=split)
         else:
             _load_all(self.handle, bodies, lenient=self.lenient, split=split,
-                      then=lambda: self.record(additions or []))
+                      then=lambda: self.record(rows or []))
         if count:
             for name in dict.fromkeys(iri.value for iri, _ in bodies):
                 self.counts[name] = count_graph(self.handle, name)
         if bodies:
             log.info("bulk-loaded %d new graph(s); the write commits when the rest is ready", len(bodies))
 
-    def record(self, additions: list[tuple[ox.NamedNode, str]]) -> list[tuple[ox.NamedNode, str]]:
-        """The rows of ``additions`` their graphs lack, recorded in the additions file (so that an
+    def record(self, rows: list[tuple[ox.NamedNode, str]]) -> list[tuple[ox.NamedNode, str]]:
+        """The rows of ``rows`` their graphs lack, recorded in the additions file (so that an
         abort deletes exactly them), to be loaded (:meth:`load`'s ``recorded``)."""
-        return _new_rows(self.handle, self.directory, additions)
+        return _new_rows(self.handle, self.directory, rows)
 
     def intent(self) -> Intent:
         return Intent(self.token, tuple(self.graphs), "loading")
@@ -256,13 +256,13 @@ def _load_all(handle: ox.Store, bodies: list[tuple[ox.NamedNode, str]], *, lenie
 
 
 def _new_rows(handle: ox.Store, directory: Path,
-              additions: list[tuple[ox.NamedNode, str]]) -> list[tuple[ox.NamedNode, str]]:
-    """The rows of ``additions`` their graph does not hold, recorded in the additions file (whole,
+              added: list[tuple[ox.NamedNode, str]]) -> list[tuple[ox.NamedNode, str]]:
+    """The rows of ``added`` their graph does not hold, recorded in the additions file (whole,
     synced) before they are returned to be loaded. Only new graphs are being loaded meanwhile, so
     what an existing graph holds does not change while this reads it."""
     loads: list[tuple[ox.NamedNode, str]] = []
     recorded: list[str] = []
-    for graph, rows in additions:
+    for graph, rows in added:
         described: dict[object, bool] = {}  # subject -> whether the graph holds any row of it
 
         def held(t: ox.Triple, graph: ox.NamedNode = graph, described: dict = described) -> bool:

@@ -400,7 +400,7 @@ def commit(handle: ox.Store, directory: os.PathLike[str], bodies: list[Body], wr
             bulk_write.abort()
             raise
     elif loads:
-        bulk_write = bulkwrite.begin(handle, directory, loads, lenient=trusted, additions=loaded_rows)
+        bulk_write = bulkwrite.begin(handle, directory, loads, lenient=trusted, rows=loaded_rows)
     if bulk_write is not None:
         parts.append(bulk_write.marker())  # committed with the rest, or not at all
     update = " ;\n".join(p for p in parts if p)

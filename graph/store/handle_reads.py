@@ -156,14 +156,9 @@ class EncodedSelectResult(SelectResult):
 
     def __init__(self, variables: list[str], encoded_rows: list[tuple[Encoded | None, ...]], truncated: bool,
                  size: int) -> None:
-        super().__init__(variables, None, truncated)
+        super().__init__(variables, None, truncated, size_bytes=size)
         self._encoded: list[tuple[Encoded | None, ...]] | None = encoded_rows
         self._count = len(encoded_rows)
-        self._size = size
-
-    @property
-    def size_bytes(self) -> int:
-        return self._size
 
     @property
     def rows(self) -> list[Row]:
@@ -208,13 +203,8 @@ class EncodedGraphResult(GraphResult):
     JSON-LD's fromRdf gives without useRdfType)."""
 
     def __init__(self, triples: set[tuple[Encoded, Encoded, Encoded]], truncated: bool, size: int) -> None:
-        super().__init__(Graph(), truncated)
+        super().__init__(Graph(), truncated, size_bytes=size)
         self._encoded: set[tuple[Encoded, Encoded, Encoded]] | None = triples
-        self._size = size
-
-    @property
-    def size_bytes(self) -> int:
-        return self._size
 
     @property
     def graph(self) -> Graph:
