@@ -34,9 +34,8 @@ def once(action) -> float:
 
 
 MIN_TIMED_S = 1.0  # a fast action is timed at least this long in all ...
-MAX_RUNS = 41  # ... with at most this many runs: a median of 5 runs of a 3 ms request was noise, and
-# the median of 14 alternated runs of option-counts (20 ms at 1M) put the API 10 ms behind the raw
-# engine in one full run, 4 ms in the run before, 1.5 ms timed again alone (session 15)
+MAX_RUNS = 41  # ... with at most this many runs: the median of a few runs of a fast request is noise
+# (docs/performance.md, "How it is measured")
 
 
 def time_runs(action, repeats: int, warmup: int = 2, budget_s: float = 60.0) -> dict[str, float]:

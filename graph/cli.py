@@ -502,7 +502,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int, admin_toke
     # has answered needs the GIL back before the worker can be handed the next query, and with
     # Python's default switch interval it can wait longer than a light query takes behind a thread
     # rendering a page, the workers idle meanwhile; a shorter interval hands the GIL over sooner
-    # (the figures: docs/performance.md, session 13). The process is the service's own: set here.
+    # (the figures: docs/performance.md). The process is the service's own: set here.
     sys.setswitchinterval(SERVE_SWITCH_INTERVAL_S)
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="clusterkg")
