@@ -71,5 +71,5 @@ def test_a_comparison_near_its_line_is_timed_in_a_second_series() -> None:
     assert ours["series"] == theirs["series"] == 2 and ours["runs"] == theirs["runs"] >= 10
     ours, theirs = timing.interleaved(sleep(0.001), timed(0.004), 5, close=timing.near_engine_line)
     assert ours["series"] == 1  # clearly faster than the engine: one series
-    assert timing.near_api_line(0.014, 0.010) and not timing.near_api_line(0.012, 0.010)  # the line: +5 ms
+    assert timing.near_api_line(0.014, 0.010) and not timing.near_api_line(0.012, 0.010)  # the additive line
     assert timing.near_api_line(0.137, 0.100) and not timing.near_api_line(0.150, 0.100)  # the line: 1.3x
