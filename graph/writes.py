@@ -1,39 +1,45 @@
 """Maintainer writes other than file imports: Graph Store Protocol verbs and SPARQL Update.
 
-Every write is validated before it is committed: the named graphs it would change are computed
-first (for an update, by running it on an in-memory copy of the store), each changed data graph is
-validated against the shapes, and only then are the changed graphs replaced in one transaction.
-A write that would leave a data graph violating the shapes is refused with the report and nothing
-is written. The ontology and vocabulary graphs come from files and are not writable here; the
-default graph is not used (every fact lives in a named graph). One write runs at a time.
+Each verb is one write (graph.store.write) whose work runs at its commit, under the store's write
+lock, reading the store as it is then: the new content of the graphs it changes is computed (for an
+update, by graph.sparql_update, which reads only the graphs the update changes), each changed data
+graph is validated against the shapes, and only then are the changed graphs put, with the summary
+kept right, in one transaction. A write that would leave a data graph violating the shapes is
+refused with the report and nothing is written. The ontology and vocabulary graphs come from files
+and are not writable here; the default graph is the union of the named graphs and is not written
+(every fact lives in a named graph).
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from graph import ownership
 from graph.config import Settings
-from graph.derived import SUMMARY_GRAPH_PATH, add_derived, write_with_summary
+from graph.derived import SUMMARY_GRAPH_PATH, add_derived, keep_summary
 from graph.guard import ServiceRefused, check_services, refuse_keyword
 from graph.importer import store_context
 from graph.mapping.rdf_file import parse_rdf
-from graph.messages import one_line
 from graph.namespaces import DataIRIs
+from graph.rdftext import from_ox
 from graph.sparql_text import tokenize
+from graph.sparql_update import GraphKey, Rows, UpdateFailed, WhereDataset, evaluate
 from graph.store import QueryDataset, Store
 from graph.store.sizes import SIZES_GRAPH
+from graph.store.write import Reads, Write
 from graph.validate import ValidationReport, validate_graph
-
-_WRITE_LOCK = threading.Lock()
 
 
 class WriteRefused(Exception):
     """The write is not allowed at all (system graph, default graph, LOAD/SERVICE, bad syntax)."""
+
+
+class WriteConflict(WriteRefused):
+    """Another write changed a graph this one was computed from, before this one's commit."""
 
 
 class WriteRejected(Exception):
@@ -49,8 +55,24 @@ class WriteRejected(Exception):
 
 @dataclass
 class WriteOutcome:
-    changed: list[str]
-    triples: dict[str, int]
+    changed: list[str] = field(default_factory=list)
+    triples: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """What a write changes (``graphs``; None drops one), and the content of the graphs it was
+    computed from (``read``), which must be as they were at the commit."""
+
+    graphs: dict[str, Graph | None]
+    read: dict[str, set[ox.Triple]] = field(default_factory=dict)
+
+    def check_unchanged(self, write: Write) -> None:
+        source = StoreSource(write)
+        for name, triples in self.read.items():
+            if source.triples(name) != triples:
+                raise WriteConflict(f"another write changed <{name}> while this one was computed; nothing was "
+                                    "written: send it again")
 
 
 class GraphWriter:
@@ -71,49 +93,67 @@ class GraphWriter:
         if name == system[0] or name.startswith(system[1] + "/"):
             raise WriteRefused(f"<{name}> is loaded from ontology/; change the file and run `clusterkg init`")
 
-    def _validate(self, graphs: dict[str, Graph | None]) -> None:
+    def _check_target(self, graph: GraphKey) -> None:
+        if graph is None:
+            raise WriteRefused("the update writes to the default graph, which is the union of all graphs "
+                               "and read-only; write into a named graph (INSERT DATA { GRAPH <iri> { ... } })")
+        self._check_writable(graph)
+
+    def _validate(self, reads: Reads, graphs: dict[str, Graph | None]) -> None:
         reports = {}
         for name, graph in graphs.items():
             if graph is None or not len(graph):
                 continue
-            report = validate_graph(graph, context=store_context(self.store, graph), engine=self.engine)
+            report = validate_graph(graph, context=store_context(reads, graph), engine=self.engine)
             owner = ownership.Owner(self.iris, name, maintainer=True)
             report = ValidationReport([*report.violations,
-                                       *ownership.violations(self.store, owner, graph, {}, skip=set(graphs))])
+                                       *ownership.violations(reads, owner, graph, {}, skip=set(graphs))])
             if not report.conforms:
                 reports[name] = report
         if reports:
             raise WriteRejected(reports)
 
-    def _commit(self, graphs: dict[str, Graph | None]) -> WriteOutcome:
-        self._validate(graphs)
-        for graph in graphs.values():
-            if graph is not None:
-                add_derived(graph)
-        write_with_summary(self.store, self.iris, graphs)
-        return WriteOutcome(sorted(graphs), {n: len(g) if g is not None else 0 for n, g in graphs.items()})
+    def _write(self, plan: Callable[[Reads], Plan]) -> WriteOutcome:
+        """One write: its plan made from the store as the write finds it, validated, put; at the
+        commit, refused if another write changed a graph the plan read meanwhile."""
+        with self.store.writing() as write:
+            planned = plan(write)
+            if not planned.graphs:
+                return WriteOutcome()
+            self._validate(write, planned.graphs)
+            for name, graph in planned.graphs.items():
+                if graph is not None:
+                    add_derived(graph)
+                write.put(name, graph)
+            write.before_commit(planned.check_unchanged)
+            keep_summary(write, self.iris)
+        return WriteOutcome(sorted(planned.graphs),
+                            {n: len(g) if g is not None else 0 for n, g in planned.graphs.items()})
 
     # -- Graph Store Protocol ---------------------------------------------------------------------------
     def put(self, name: str, graph: Graph) -> WriteOutcome:
         """Replace the named graph by ``graph``."""
         self._check_writable(name)
-        with _WRITE_LOCK:
-            return self._commit({name: graph})
+        return self._write(lambda reads: Plan({name: graph}))
 
     def post(self, name: str, graph: Graph) -> WriteOutcome:
         """Add ``graph``'s triples to the named graph (creating it if needed)."""
         self._check_writable(name)
-        with _WRITE_LOCK:
-            merged = self.store.get_graph(name)
-            merged += graph
-            return self._commit({name: merged})
+
+        def merged(reads: Reads) -> Plan:
+            into = reads.get_graph(name)
+            into += graph
+            return Plan({name: into}, {name: StoreSource(reads).triples(name)})
+        return self._write(merged)
 
     def delete(self, name: str) -> WriteOutcome:
         self._check_writable(name)
-        with _WRITE_LOCK:
-            if name not in self.store.named_graphs():
+
+        def dropped(reads: Reads) -> Plan:
+            if name not in reads.named_graphs():
                 raise KeyError(f"no graph <{name}>")
-            return self._commit({name: None})
+            return Plan({name: None})
+        return self._write(dropped)
 
     # -- SPARQL Update ------------------------------------------------------------------------------------
     def update(self, sparql: str, *, using: QueryDataset | None = None, base: str | None = None) -> WriteOutcome:
@@ -127,86 +167,43 @@ class GraphWriter:
             check_services(sparql, frozenset(), strict=True)
         except ServiceRefused as exc:
             raise WriteRefused(f"{exc} (updates here fetch nothing from elsewhere)") from None
-        operations = split_update(sparql)
         if using is not None:
-            operations = [with_using(operation, using) for operation in operations]
-        with _WRITE_LOCK:
-            before = self._snapshot()
-            after = ox.Store()
-            after.extend(before.quads_for_pattern(None, None, None, None))
-            for operation in operations:
-                _run_on_union(after, operation, base)
-            after.update("CLEAR SILENT DEFAULT")
-            changed: dict[str, Graph | None] = {}
-            names = {g.value for g in before.named_graphs()} | {g.value for g in after.named_graphs()}
-            for name in sorted(names):
-                old = _triples(before, name)
-                new = _triples(after, name)
-                if old != new:
-                    self._check_writable(name)
-                    changed[name] = _graph(new) if new else None
-            if not changed:
-                return WriteOutcome([], {})
-            return self._commit(changed)
+            sparql = with_using(sparql, using)
 
-    def _snapshot(self) -> ox.Store:
-        snapshot = ox.Store()
-        data = self.store.dump_nquads()
-        if data:
-            snapshot.load(data, format=ox.RdfFormat.N_QUADS)
-        return snapshot
+        def planned(reads: Reads) -> Plan:
+            try:
+                result = evaluate(sparql, StoreSource(reads), base=base, check_target=self._check_target)
+            except UpdateFailed as exc:
+                raise WriteRefused(str(exc)) from None
+            graphs = {name: _graph(triples) if triples else None for name, triples in result.after.items() if name}
+            return Plan(graphs, {name: result.before[name] for name in graphs})
+        return self._write(planned)
 
 
-def _run_on_union(store: ox.Store, operation: str, base: str | None) -> None:
-    """One operation of an update on ``store`` (in memory), its default graph the union of the
-    named graphs as they are now (a copy, made anew for each operation), which the operation may
-    not write to: afterwards it must still be that union, or the union of what the operation left."""
-    store.update("CLEAR SILENT DEFAULT ; INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
-    union = _triples(store, None)
-    try:
-        store.update(operation, base_iri=base)
-    except SyntaxError as exc:
-        raise WriteRefused("SPARQL update syntax error: " + one_line(exc)) from exc
-    except (OSError, RuntimeError, ValueError) as exc:  # e.g. CLEAR GRAPH (not SILENT) of a missing graph
-        raise WriteRefused("the update failed: " + one_line(exc)) from exc
-    default = _triples(store, None)
-    if default != union and default != _union(store):
-        raise WriteRefused("the update writes to the default graph, which is the union of all graphs "
-                           "and read-only; write into a named graph (INSERT DATA { GRAPH <iri> { ... } })")
+class StoreSource:
+    """The store, as graph.sparql_update reads it: its default graph is the union of its graphs."""
 
+    union_default = True
 
-def split_update(sparql: str) -> list[str]:
-    """An update's operations (split at the ``;`` between them), each with the PREFIX and BASE
-    declarations of the operations before it, which stay in force."""
-    tokens = [t for t in tokenize(sparql) if t.kind not in ("space", "comment")]
-    depth, start, parts = 0, 0, []
-    for token in tokens:
-        if token.kind == "open":
-            depth += 1
-        elif token.kind == "close":
-            depth -= 1
-        elif depth == 0 and token.text == ";":
-            parts.append(sparql[start:token.start])
-            start = token.end
-    parts.append(sparql[start:])
-    operations, prologue = [], ""
-    for part in parts:
-        if part.strip():
-            operations.append(prologue + part)
-        prologue += _declarations(part)
-    return operations or [sparql]
+    def __init__(self, reads: Reads) -> None:
+        self.reads = reads
 
+    def select(self, sparql: str, dataset: WhereDataset) -> Rows:
+        chosen = None
+        if dataset.default is not None or dataset.named is not None:
+            named = dataset.named if dataset.named is not None else tuple(self.reads.named_graphs())
+            chosen = QueryDataset(dataset.default or (), named)
+        result = self.reads.query(sparql, dataset=chosen)
+        names = [str(v) for v in result.variables]
+        return names, [tuple(row[v].n3() if v in row else None for v in names) for row in result.rows]
 
-def _declarations(text: str) -> str:
-    tokens = [t for t in tokenize(text) if t.kind not in ("space", "comment")]
-    out = []
-    for i, token in enumerate(tokens):
-        word = token.text.upper() if token.kind == "word" else ""
-        if word == "PREFIX" and i + 2 < len(tokens) and tokens[i + 2].kind == "iri":
-            out.append(f"PREFIX {tokens[i + 1].text} {tokens[i + 2].text}\n")
-        elif word == "BASE" and i + 1 < len(tokens) and tokens[i + 1].kind == "iri":
-            out.append(f"BASE {tokens[i + 1].text}\n")
-    return "".join(out)
+    def triples(self, graph: GraphKey) -> set[ox.Triple]:
+        where = "{ ?s ?p ?o }" if graph is None else f"{{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+        text = "".join(f"{s} {p} {o} .\n" for s, p, o in self.reads.select_texts(f"SELECT ?s ?p ?o WHERE {where}"))
+        return {q.triple for q in ox.parse(text, format=ox.RdfFormat.TURTLE)} if text else set()
+
+    def graph_names(self) -> set[str]:
+        return set(self.reads.named_graphs())
 
 
 def with_using(sparql: str, using: QueryDataset) -> str:
@@ -235,22 +232,10 @@ def with_using(sparql: str, using: QueryDataset) -> str:
     return sparql
 
 
-def _union(store: ox.Store) -> set[tuple[str, str, str]]:
-    """Every triple of every named graph."""
-    return {(str(q.subject), str(q.predicate), str(q.object)) for q in store.quads_for_pattern(None, None, None, None)
-            if not isinstance(q.graph_name, ox.DefaultGraph)}
-
-
-def _triples(store: ox.Store, name: str | None) -> set[tuple[str, str, str]]:
-    """The triples of the named graph ``name`` (None: the default graph)."""
-    graph = ox.DefaultGraph() if name is None else ox.NamedNode(name)
-    return {(str(q.subject), str(q.predicate), str(q.object)) for q in store.quads_for_pattern(None, None, None, graph)}
-
-
-def _graph(triples: set[tuple[str, str, str]]) -> Graph:
+def _graph(triples: set[ox.Triple]) -> Graph:
     graph = Graph()
-    if triples:
-        graph.parse(data="\n".join(f"{s} {p} {o} ." for s, p, o in sorted(triples)), format="nt")
+    for t in triples:
+        graph.add((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)))
     return graph
 
 

@@ -21,7 +21,7 @@ from graph.importer import Importer, ImportIdRefused, ImportRejected, Unreadable
 from graph.jobs import JobLimits, job_settings, run_job
 from graph.mapping.rdf_file import RDFFormatError
 from graph.mapping.survey_csv import CSVFormatError
-from graph.writes import WriteRefused, WriteRejected
+from graph.writes import WriteConflict, WriteRefused, WriteRejected
 from service.negotiation import negotiate, render_result
 from service.protocol import read_operation
 from service.state import state
@@ -227,6 +227,8 @@ def _body_format() -> str:
 def _write(action):
     try:
         outcome = action()
+    except WriteConflict as exc:
+        abort(409, description=str(exc))
     except (WriteRefused, RDFFormatError) as exc:
         abort(400, description=str(exc))
     except WriteRejected as exc:

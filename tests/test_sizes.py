@@ -92,7 +92,7 @@ def test_the_records_cannot_be_written(store: Store, settings: Settings) -> None
     with pytest.raises(WriteRefused, match="sizes"):
         writer.update(f"INSERT DATA {{ GRAPH <{sizes.SIZES_GRAPH}> {{ <{EX}g> <{sizes.VOID_TRIPLES}> 1 }} }}")
     before = _recorded(store)
-    # updates run on a copy of the data, which the records are not part of: nothing to clear there
+    # an update reads the graphs the store lists, which the records are not among: nothing to clear there
     assert writer.update(f"CLEAR SILENT GRAPH <{sizes.SIZES_GRAPH}>").changed == []
     with pytest.raises(WriteRefused, match="does not exist"):
         writer.update(f"CLEAR GRAPH <{sizes.SIZES_GRAPH}>")
