@@ -157,7 +157,8 @@ def store_context(store: Reads, graph: Graph, earlier: Sequence[Graph] = ()) -> 
     refers to but does not describe (an existing survey, cluster or document); from the
     ``earlier`` graphs of the same import too (files before this one, not yet in the store, or
     loaded by the write but not committed: the same triples either way)."""
-    referenced = {o for p in (CKG.survey, CKG.respondingCluster, CKG.attributionCandidate, CKG.reportedIn)
+    referenced = {o for p in (CKG.survey, CKG.respondingCluster, CKG.attributionCandidate, CKG.proposedCluster,
+                              CKG.reportedIn)
                   for o in graph.objects(None, p) if isinstance(o, URIRef)}
     described = set(graph.subjects(RDF.type, None))
     wanted = sorted(referenced - described)

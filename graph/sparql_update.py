@@ -34,11 +34,20 @@ from graph.messages import one_line
 from graph.sparql_text import Token, tokenize
 
 GraphKey = str | None  # a named graph's IRI; None: the default graph
+# the solutions of one WHERE, read whole before the templates are filled: a bound on what an
+# update holds in memory, refused beyond with a message instead of a dead worker
+MAX_SOLUTIONS = 200_000
 Rows = tuple[list[str], list[tuple[str | None, ...]]]  # variables, and each solution's terms as SPARQL text
 
 
 class UpdateFailed(Exception):
     """The update cannot run (its syntax, or an operation that fails, such as CLEAR of a missing graph)."""
+
+
+class TooManySolutions(UpdateFailed):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the update's WHERE has more than {limit:,} solutions, more than an update here may "
+                         "change at once; split it (by a FILTER or a VALUES on one variable)")
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,9 @@ class Source(Protocol):
 
     union_default: bool  # the default graph is the union of the named graphs
 
-    def select(self, sparql: str, dataset: WhereDataset) -> Rows: ...
+    def select(self, sparql: str, dataset: WhereDataset, limit: int) -> Rows:
+        """The solutions; at most ``limit`` of them (more: :class:`TooManySolutions`)."""
+        ...
 
     def triples(self, graph: GraphKey) -> set[ox.Triple]: ...
 
@@ -71,7 +82,7 @@ class MemorySource:
         self.store = store
         self.union_default = union_default
 
-    def select(self, sparql: str, dataset: WhereDataset) -> Rows:
+    def select(self, sparql: str, dataset: WhereDataset, limit: int) -> Rows:
         options: dict[str, object] = {}
         if dataset.default is not None:
             options["default_graph"] = [ox.NamedNode(g) for g in dataset.default] or [ox.NamedNode(_NOTHING)]
@@ -82,7 +93,12 @@ class MemorySource:
         solutions = self.store.query(sparql, **options)
         assert isinstance(solutions, ox.QuerySolutions)
         names = [v.value for v in solutions.variables]
-        return names, [tuple(None if s[v] is None else str(s[v]) for v in names) for s in solutions]
+        rows = []
+        for solution in solutions:
+            if len(rows) == limit:
+                raise TooManySolutions(limit)
+            rows.append(tuple(None if solution[v] is None else str(solution[v]) for v in names))
+        return names, rows
 
     def triples(self, graph: GraphKey) -> set[ox.Triple]:
         if graph is None and self.union_default:
@@ -284,7 +300,9 @@ class _Run:
         query = op.prologue + "SELECT * WHERE " + group
         reads = self.reading(dataset)
         try:
-            return reads.select(query, dataset)
+            return reads.select(query, dataset, MAX_SOLUTIONS)
+        except UpdateFailed:
+            raise
         except (SyntaxError, OSError, RuntimeError, ValueError) as exc:
             raise UpdateFailed("the update failed: " + one_line(exc)) from exc
 

@@ -27,7 +27,7 @@ from graph.mapping.rdf_file import parse_rdf
 from graph.namespaces import DataIRIs
 from graph.rdftext import from_ox
 from graph.sparql_text import tokenize
-from graph.sparql_update import GraphKey, Rows, UpdateFailed, WhereDataset, evaluate
+from graph.sparql_update import GraphKey, Rows, TooManySolutions, UpdateFailed, WhereDataset, evaluate
 from graph.store import QueryDataset, Store
 from graph.store.sizes import SIZES_GRAPH
 from graph.store.write import Reads, Write
@@ -188,12 +188,14 @@ class StoreSource:
     def __init__(self, reads: Reads) -> None:
         self.reads = reads
 
-    def select(self, sparql: str, dataset: WhereDataset) -> Rows:
+    def select(self, sparql: str, dataset: WhereDataset, limit: int) -> Rows:
         chosen = None
         if dataset.default is not None or dataset.named is not None:
             named = dataset.named if dataset.named is not None else tuple(self.reads.named_graphs())
             chosen = QueryDataset(dataset.default or (), named)
-        result = self.reads.query(sparql, dataset=chosen)
+        result = self.reads.query(sparql, dataset=chosen, max_rows=limit + 1)
+        if len(result.rows) > limit:
+            raise TooManySolutions(limit)
         names = [str(v) for v in result.variables]
         return names, [tuple(row[v].n3() if v in row else None for v in names) for row in result.rows]
 

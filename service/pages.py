@@ -62,8 +62,8 @@ def figure(number: int):
 
 @blueprint.get("/matrix")
 def matrix():
-    return page("matrix.html", vm.matrix(request.args.get("question") or None, request.args.get("theme") or None),
-                nav="matrix")
+    return page("matrix.html", vm.matrix(request.args.get("question") or None, request.args.get("theme") or None,
+                                         request.args.get("attribution") or None), nav="matrix")
 
 
 @blueprint.get("/network")

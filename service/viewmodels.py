@@ -133,12 +133,33 @@ def cluster(iri: str) -> dict[str, Any]:
     similar = [{"label": r["otherLabel"], "href": href(r["other"]), "shared": r["shared"],
                 "jaccard": round(float(r["jaccard"]), 2)} for r in rows("similar-clusters", cluster=iri)]
     candidates = [r for r in _candidate_notes(iri)]
+    readings = readings_of(iri)
+    # the questions the source prints no answer to under this cluster's heading, by reason
+    missing: OrderedDict[str, list[int]] = OrderedDict()
+    for (who, number), reason in sorted(missing_answers().items()):
+        if who == iri:
+            missing.setdefault(reason, []).append(number)
     return {"iri": iri, "name": name, "facts": shown, "questions": list(questions.values()),
+            "readings": readings,
+            "missing": [{"questions": ", ".join(map(str, numbers)), "reason": reason}
+                        for reason, numbers in missing.items()],
             "priorities": questions.get(11, {}).get("answers", []), "kpis": list(kpis.values()),
             "similar": similar, "candidates": candidates,
             "downloads": {"Turtle": api_url("cluster-subgraph", cluster=iri, format="ttl"),
                           "JSON-LD": api_url("cluster-subgraph", cluster=iri, format="jsonld")},
             "api": api_url("cluster-profile", cluster=iri)}
+
+
+def readings_of(cluster: str) -> list[dict[str, Any]]:
+    """The readings that propose ``cluster`` for a response the source does not attribute, each
+    with its evidence (attribution-readings)."""
+    readings: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    for r in rows("attribution-readings", cluster=cluster):
+        reading = readings.setdefault(r["reading"], {
+            "label": r["readingLabel"], "confidence": r["confidenceLabel"], "confidence_href": href(r["confidence"]),
+            "response": r["responseLabel"], "response_href": href(r["response"]), "evidence": []})
+        reading["evidence"].append({"text": r["evidence"], "sections": r["sections"]})
+    return list(readings.values())
 
 
 def _candidate_notes(iri: str) -> list[dict[str, Any]]:
@@ -249,32 +270,70 @@ def _filters(question: str | None, theme: str | None) -> dict[str, Any]:
             "question": question, "theme": theme}
 
 
-def matrix(question: str | None, theme: str | None) -> dict[str, Any]:
+ATTRIBUTIONS = {"as-printed": "as printed (a response with no cluster is its own row)",
+                "probable": "probable reading (credited to the cluster it proposes)"}
+
+
+def missing_answers() -> dict[tuple[str, int], str]:
+    """(respondent, question number) -> why the source prints no answer there (missing-answers)."""
+    return {(r["cluster"], int(r["questionNumber"])): r["reason"] for r in rows("missing-answers")}
+
+
+def matrix(question: str | None, theme: str | None, attribution: str | None = None) -> dict[str, Any]:
     if not question and not theme:
         question = "8"
-    data = rows("cluster-challenge-matrix", question=question, theme=theme)
+    attribution = attribution if attribution in ATTRIBUTIONS else "as-printed"
+    data = rows("cluster-challenge-matrix", question=question, theme=theme, attribution=attribution)
     if question and not theme:
-        columns = [{"iri": r["option"], "label": r["optionLabel"], "href": href(r["option"])}
+        number = next((int(r["questionNumber"]) for r in data), None)
+        columns = [{"iri": r["option"], "label": r["optionLabel"], "href": href(r["option"]), "question": number}
                    for r in rows("option-counts", question=question)]
     else:
         seen: OrderedDict[str, dict[str, Any]] = OrderedDict()
         for r in data:
-            seen.setdefault(r["option"], {"iri": r["option"], "label": r["optionLabel"], "href": href(r["option"])})
+            seen.setdefault(r["option"], {"iri": r["option"], "label": r["optionLabel"], "href": href(r["option"]),
+                                          "question": int(r["questionNumber"])})
         columns = list(seen.values())
-    cells = {(r["cluster"], r["option"]): r["statements"] for r in data}
-    clusters_ = [{"iri": c["cluster"], "label": c["clusterLabel"], "href": c["href"]} for c in clusters()["clusters"]]
+    cells = {(r["cluster"], r["option"]): (r["statements"], r.get("attribution")) for r in data}
+    missing = missing_answers()
+    respondents = [{"iri": c["cluster"], "label": c["clusterLabel"], "href": c["href"], "reading": None}
+                   for c in clusters()["clusters"]]
+    named = {r["iri"] for r in respondents}
+    # a response whose source names no cluster: a row of its own, with its reading
+    for r in data:
+        if r["cluster"] not in named:
+            named.add(r["cluster"])
+            respondents.append({"iri": r["cluster"], "label": r["clusterLabel"], "href": href(r["cluster"]),
+                                "reading": r.get("attribution")})
     table = []
-    for c in clusters_:
-        row_cells = []
-        for col in columns:
-            n = cells.get((c["iri"], col["iri"]), 0)
-            row_cells.append({"n": n, "level": min(n, 2), "title": f"{c['label']} — {col['label']}: "
-                              + (f"{n} statement{'s' if n != 1 else ''}" if n else "not chosen")})
+    for c in respondents:
+        row_cells = [_matrix_cell(c, col, *cells.get((c["iri"], col["iri"]), (0, None)),
+                                  missing.get((c["iri"], col["question"]))) for col in columns]
         table.append({**c, "cells": row_cells, "total": sum(1 for x in row_cells if x["n"])})
     totals = [sum(1 for r in table if r["cells"][i]["n"]) for i in range(len(columns))]
     return {"columns": columns, "rows": table, "totals": totals, **_filters(question, theme),
-            "api": api_url("cluster-challenge-matrix", question=question, theme=theme),
+            "attribution": attribution,
+            "attributions": [{"value": value, "label": label} for value, label in ATTRIBUTIONS.items()],
+            "api": api_url("cluster-challenge-matrix", question=question, theme=theme, attribution=attribution),
             "query_href": "/queries/cluster-challenge-matrix"}
+
+
+def _matrix_cell(respondent: dict[str, Any], column: dict[str, Any], n: int, reading: str | None,
+                 missing: str | None) -> dict[str, Any]:
+    """One cell: how many statements back the choice, and what an empty cell means (not chosen,
+    or nothing printed under the heading) or a full one rests on (a reading)."""
+    where = f"{respondent['label']} — {column['label']}: "
+    if n:
+        said = f"{n} statement{'s' if n != 1 else ''}"
+        if reading and not respondent["reading"]:
+            said += f", credited by a reading ({reading})"
+        credited = bool(reading and not respondent["reading"])
+        return {"n": n, "text": f"{n}*" if credited else str(n), "missing": False, "reading": credited,
+                "css": f"heat-{min(n, 2)}" + (" by-reading" if credited else ""), "title": where + said}
+    if missing:
+        return {"n": 0, "text": "–", "missing": True, "reading": False, "css": "heat-missing",
+                "title": where + "no answer printed under this heading: " + missing}
+    return {"n": 0, "text": "", "missing": False, "reading": False, "css": "heat-0", "title": where + "not chosen"}
 
 
 def network(question: str | None, theme: str | None, minimum: int = 2) -> dict[str, Any]:

@@ -170,3 +170,43 @@ def test_the_one_bullet_without_a_heading_is_whole(records: D23Records) -> None:
 def test_a_heading_that_differs_from_the_legend_is_no_verbatim_match(records: D23Records) -> None:
     [answer] = [a for a in records.answers if a["id"] == "unattributed-sections-5-8-q10-2"]
     assert answer["basis"] == "paraphrase" and "in our cluster" in answer["note"]
+
+
+def _gaps(catalogue_text: str, number: int) -> list[tuple[int, str]]:
+    """Each run of blank lines between two bullets of a section: its length, and the cluster
+    heading the bullet before it is printed under."""
+    lines = _section(catalogue_text, number).split("\n")
+    bullet = re.compile(r"^\s*[-•]")
+    heading, out, i = "", [], 0
+    names = {"LifetecZONe", "BioRegio STERN", "MedSilesia", "Medicen", "HealthTurku", "Biocat"}
+    while i < len(lines):
+        if lines[i].strip() in names:
+            heading = lines[i].strip()
+        if lines[i].strip() == "" and i and bullet.match(lines[i - 1]):
+            j = i
+            while j < len(lines) and lines[j].strip() == "":
+                j += 1
+            if j < len(lines) and bullet.match(lines[j]):
+                out.append((j - i, heading))
+            i = j
+            continue
+        i += 1
+    return out
+
+
+def test_the_evidence_of_the_biocat_reading_holds_on_the_source(catalogue_text: str, records: D23Records) -> None:
+    """What the reading "probably Biocat (lost heading)" rests on (document.yaml), checked on the text."""
+    def headings(number: int) -> list[str]:
+        names = ("LifetecZONe", "BioRegio STERN", "MedSilesia", "Medicen", "HealthTurku", "Biocat")
+        return [line.strip() for line in _section(catalogue_text, number).split("\n") if line.strip() in names]
+    six = ["LifetecZONe", "BioRegio STERN", "MedSilesia", "Medicen", "HealthTurku", "Biocat"]
+    assert headings(3) == headings(4) == six
+    assert all(headings(n) == six[:5] for n in (5, 6, 7, 8))
+    # one blank line between two bullets: only after HealthTurku's, in sections 6-8 (the headless blocks);
+    # three where a list goes on after a page break, and before section 5's block
+    single = {n: [h for length, h in _gaps(catalogue_text, n) if length == 1] for n in range(3, 9)}
+    assert single == {3: [], 4: [], 5: [], 6: ["HealthTurku"], 7: ["HealthTurku"], 8: ["HealthTurku"]}
+    assert (3, "HealthTurku") in _gaps(catalogue_text, 5) and (3, "MedSilesia") in _gaps(catalogue_text, 7)
+    [block] = [r for r in records.document["responses"] if r["id"] == "unattributed-sections-5-8"]
+    probable = [r for r in block["readings"] if r["confidence"] == "probable"]
+    assert [r["cluster"] for r in probable] == ["biocat"]

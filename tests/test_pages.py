@@ -70,6 +70,14 @@ def test_biocat_page_points_to_the_unattributed_answers(client) -> None:
     _, body = get(client, "/data/cluster/biocat")
     assert "Not attributed in the source" in body
     assert "/data/response/bioman4r2-2023/unattributed-sections-5-8" in body
+    # the reading, with its confidence and evidence; the questions with no answer under its heading
+    assert "<strong>probably Biocat (lost heading)</strong>" in body and 'href="/vocab/confidence/probable"' in body
+    assert "a single blank line stand between two bullets" in body and "D2.3 section 6" in body
+    assert ("No answer to questions 8, 9, 10, 11 is printed under this cluster's heading (missing, not "
+            "\"chose nothing\"): Sections 5-8 print no Biocat heading") in body
+    _, turku = get(client, "/data/cluster/healthturku")
+    assert "<strong>HealthTurku (the blocks follow its bullets), unlikely</strong>" in turku
+    assert "No answer to questions" not in turku
 
 
 def test_concept_and_theme_pages(client) -> None:
@@ -86,7 +94,7 @@ def test_concept_and_theme_pages(client) -> None:
     _, body = get(client, "/vocab/resilience-challenges/supply-chain-transparency")
     assert "Measured by" not in body  # an option, not a theme
     _, body = get(client, "/vocab")
-    assert "Funding and finance" in body and body.count('<details class="scheme"') == 10
+    assert "Funding and finance" in body and body.count('<details class="scheme"') == 11  # confidence too
 
 
 def test_figures_are_svg_with_data_tables(client) -> None:
@@ -103,6 +111,15 @@ def test_matrix_and_network(client) -> None:
     _, body = get(client, "/matrix")
     assert body.count('<th class="col">') == 5  # the options of question 8
     assert 'title="MedSilesia — Supporting the implementation of business process innovations: 2 statements"' in body
+    # Biocat prints no answer in sections 5-8: missing, not "not chosen"; the block is a row of its own
+    assert ('title="Biocat — Supporting the implementation of business process innovations: no answer printed '
+            'under this heading: Sections 5-8 print no Biocat heading') in body
+    assert "Biocat — Analysing strategic levers in value chains: not chosen" not in body
+    assert '<small class="reading">probably Biocat (lost heading)</small>' in body
+    _, credited = get(client, "/matrix", query_string={"attribution": "probable"})
+    assert ('title="Biocat — Analysing strategic levers in value chains: 1 statement, credited by a reading '
+            '(probably Biocat (lost heading))">1*</td>') in credited
+    assert '<small class="reading">' not in credited and '<option value="probable" selected>' in credited
     data = client.get("/matrix?theme=" + VOCAB + "theme/funding-finance&format=json").get_json()
     assert {c["label"] for c in data["columns"]} >= {"Funding Possibilities",
                                                      "Budget restrictions for digital transformation"}

@@ -364,6 +364,9 @@ def test_priorities_ranking(shared_store: EmbeddedStore, queries: dict[str, Save
         "BioRegio STERN", "HealthTurku", "LifetecZONe", "MedSilesia", "Medicen Paris Region"]
 
 
+UNATTRIBUTED = "Unattributed answers printed after HealthTurku (sections 5-8)"
+
+
 def test_cluster_challenge_matrix(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
     q8 = queries["cluster-challenge-matrix"].run(shared_store, {"question": ["8"]})
     assert isinstance(q8, SelectResult)
@@ -371,9 +374,70 @@ def test_cluster_challenge_matrix(shared_store: EmbeddedStore, queries: dict[str
     # MedSilesia prints business process innovations twice in section 5
     assert cells[("MedSilesia", "Supporting the implementation of business process innovations")] == 2
     assert ("BioRegio STERN", "Analysing supply chains for higher transparency") in cells
-    assert len(cells) == 14  # 2 + 5 + 2 + 4 + 1 distinct options of the named clusters
+    assert all("attribution" not in r for r in q8.rows if str(r["clusterLabel"]) != UNATTRIBUTED)
+    # the block printed without a heading: a row of its own, its reading with it (as printed)
+    block = {str(r["optionLabel"]): str(r["attribution"]) for r in q8.rows if str(r["clusterLabel"]) == UNATTRIBUTED}
+    assert block == {"Analysing strategic levers in value chains": "probably Biocat (lost heading)",
+                     "Identifying the most critical supplies and technologies": "probably Biocat (lost heading)"}
+    assert len(cells) == 16  # 2 + 5 + 2 + 4 + 1 distinct options of the named clusters, 2 of the block
     chains = queries["cluster-challenge-matrix"].run(shared_store, {"theme": ["supply-chains"]})
     assert {str(r["questionNumber"]) for r in chains.rows} == {"8"}  # type: ignore[union-attr]
+
+
+def test_the_matrix_credits_the_block_only_when_asked(shared_store: EmbeddedStore,
+                                                      queries: dict[str, SavedQuery]) -> None:
+    printed = queries["cluster-challenge-matrix"].run(shared_store, {})
+    probable = queries["cluster-challenge-matrix"].run(shared_store, {"attribution": ["probable"]})
+    assert printed == queries["cluster-challenge-matrix"].run(shared_store, {"attribution": ["as-printed"]})
+
+    def cells(result) -> dict[tuple[str, str], tuple[int, str]]:
+        return {(str(r["clusterLabel"]), str(r["option"])): (int(r["statements"]), str(r.get("attribution", "")))
+                for r in result.rows}
+    as_printed, credited = cells(printed), cells(probable)
+    moved = {option: value for (who, option), value in as_printed.items() if who == UNATTRIBUTED}
+    assert len(moved) == 15 and not any(who == UNATTRIBUTED for who, _ in credited)  # 2 + 6 + 4 + 3 options
+    assert {option: value for (who, option), value in credited.items()
+            if who == "Biocat" and value[1]} == moved  # the same cells, under Biocat, the reading with them
+    assert {k: v for k, v in credited.items() if v[1] == ""} == {k: v for k, v in as_printed.items() if v[1] == ""}
+    with pytest.raises(ParameterError, match="'attribution'"):
+        queries["cluster-challenge-matrix"].run(shared_store, {"attribution": ["certain"]})
+
+
+def test_missing_answers_are_recorded_with_their_reason(shared_store: EmbeddedStore,
+                                                        queries: dict[str, SavedQuery]) -> None:
+    result = queries["missing-answers"].run(shared_store, {})
+    assert isinstance(result, SelectResult)
+    assert [(str(r["clusterLabel"]), int(r["questionNumber"])) for r in result.rows] == [
+        ("Biocat", 8), ("Biocat", 9), ("Biocat", 10), ("Biocat", 11)]
+    assert all("no Biocat heading" in str(r["reason"]) for r in result.rows)
+
+
+def test_attribution_readings_with_their_evidence(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
+    result = queries["attribution-readings"].run(shared_store, {"cluster": ["Biocat"]})
+    assert isinstance(result, SelectResult)
+    assert {str(r["readingLabel"]) for r in result.rows} == {"probably Biocat (lost heading)"}
+    assert {str(r["confidenceLabel"]) for r in result.rows} == {"probable"} and len(result.rows) == 4
+    blank_line = next(r for r in result.rows if "single blank line" in str(r["evidence"]))
+    assert str(blank_line["sections"]).count("D2.3 section") == 3  # sections 6, 7 and 8
+    every = queries["attribution-readings"].run(shared_store, {})
+    assert {str(r["clusterLabel"]) for r in every.rows} == {"Biocat", "HealthTurku"}  # type: ignore[union-attr]
+
+
+def test_the_block_has_the_transcriber_s_readings(shared_store: EmbeddedStore) -> None:
+    result = shared_store.query(f"""
+        PREFIX ckg: <https://w3id.org/clusterkg/ontology#>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        PREFIX prov: <http://www.w3.org/ns/prov#>
+        SELECT ?label ?cluster ?confidence (COUNT(DISTINCT ?evidence) AS ?evidences)
+               (COUNT(DISTINCT ?section) AS ?sections)
+        WHERE {{ <{BASE}response/bioman4r2-2023/unattributed-sections-5-8> ckg:attributionReading ?r .
+                 ?r rdfs:label ?label ; ckg:proposedCluster ?cluster ; ckg:confidence ?confidence ;
+                    ckg:evidence ?evidence . ?evidence prov:wasDerivedFrom ?section . }}
+        GROUP BY ?label ?cluster ?confidence ORDER BY ?label""")
+    got = [(str(r["label"]), str(r["cluster"]).rsplit("/", 1)[1], str(r["confidence"]).rsplit("/", 1)[1],
+            int(r["evidences"])) for r in result.rows]  # type: ignore[union-attr]
+    assert got == [("HealthTurku (the blocks follow its bullets), unlikely", "healthturku", "unlikely", 1),
+                   ("probably Biocat (lost heading)", "biocat", "probable", 4)]
 
 
 def test_statement_search(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
@@ -458,7 +522,8 @@ def test_concept_clusters(shared_store: EmbeddedStore, queries: dict[str, SavedQ
 def test_schemes(shared_store: EmbeddedStore, queries: dict[str, SavedQuery]) -> None:
     result = queries["schemes"].run(shared_store, {})
     schemes = {str(r["schemeLabel"]) for r in result.rows}  # type: ignore[union-attr]
-    assert len(schemes) == 10 and "Sectors" in schemes  # clusterkg's own: not the EU reference schemes
+    assert len(schemes) == 11 and "Sectors" in schemes  # clusterkg's own: not the EU reference schemes
+    assert "Confidence of a reading" in schemes
     per_question = {int(r["question"]) for r in result.rows if "question" in r}  # type: ignore[union-attr]
     assert per_question == {2, 4, 7, 8, 9, 10, 11}
 
@@ -484,12 +549,12 @@ def test_named_graphs(shared_store: EmbeddedStore, queries: dict[str, SavedQuery
     assert len(counts) == len(result.rows)  # one row a graph: recorded or counted, never both
     graphs = {g.removeprefix(BASE): n for g, n in counts.items()
               if g.startswith(BASE)}  # an engine may keep graphs of its own (Virtuoso does)
-    # the ontology, ten vocabulary files plus the questionnaire, the EU places, the D2.3 import and
+    # the ontology, eleven vocabulary files plus the questionnaire, the EU places, the D2.3 import and
     # the cluster summary derived from the imports
     assert set(graphs) == {"graph/ontology", "graph/import/bioman4r2-d2.3", "graph/reference/eu-places",
                            "graph/derived/clusters", *(
-        f"graph/vocab/{n}" for n in ("digital-challenges", "geographic-coverage", "green-challenges", "kpi-categories",
-                                     "management-skills", "questionnaire", "resilience-challenges",
+        f"graph/vocab/{n}" for n in ("confidence", "digital-challenges", "geographic-coverage", "green-challenges",
+                                     "kpi-categories", "management-skills", "questionnaire", "resilience-challenges",
                                      "respondent-positions", "sectors", "strategic-priorities", "themes"))}
     # the recorded sizes of all of them, which are a graph too
     assert counts[SIZES_GRAPH] == len(graphs)

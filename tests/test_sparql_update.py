@@ -34,9 +34,9 @@ class Counting:
         self.read: list[GraphKey] = []
         self.selects = 0
 
-    def select(self, sparql: str, dataset: WhereDataset) -> Rows:
+    def select(self, sparql: str, dataset: WhereDataset, limit: int) -> Rows:
         self.selects += 1
-        return self.inner.select(sparql, dataset)
+        return self.inner.select(sparql, dataset, limit)
 
     def triples(self, graph: GraphKey) -> set[ox.Triple]:
         self.read.append(graph)

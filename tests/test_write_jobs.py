@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from graph.config import Settings
+from graph.sparql_update import MAX_SOLUTIONS
 from graph.store.embedded import EmbeddedStore
 
 from . import engines
@@ -57,13 +58,25 @@ def test_an_update_past_the_time_limit_is_stopped_and_writes_nothing(writer) -> 
 def test_an_update_that_needs_too_much_memory_dies_alone(writer) -> None:
     client, store = writer(write_memory_mb=400)
     before = quads_of(store)
-    hog = (f"INSERT {{ GRAPH <{GRAPH}> {{ ?a <https://example.org/p> ?n }} }} WHERE {{ ?a ?b ?c . ?d ?e ?f . "
-           "BIND(CONCAT(STR(?c), STR(?f), STR(?a), STR(?d)) AS ?n) }")
+    # one solution, and the engine's memory filled finding it
+    hog = (f"INSERT {{ GRAPH <{GRAPH}> {{ <https://example.org/a> <https://example.org/p> ?n }} }} WHERE {{ "
+           "{ SELECT (COUNT(DISTINCT CONCAT(STR(?c), STR(?f), STR(?a), STR(?d))) AS ?n) "
+           "WHERE { ?a ?b ?c . ?d ?e ?f } } }")
     response = update(client, hog)
     assert response.status_code == 503, response.get_json()
     assert "more memory than this service allows (400 MB" in response.get_json()["error"]
     assert quads_of(store) == before
     assert client.get("/api/queries").status_code == 200
+
+
+def test_an_update_with_more_solutions_than_it_may_hold_is_refused_whole(writer) -> None:
+    client, store = writer()
+    before = quads_of(store)
+    response = update(client, f"INSERT {{ GRAPH <{GRAPH}> {{ ?a <https://example.org/p> ?n }} }} "
+                              "WHERE { ?a ?b ?c . ?d ?e ?f . BIND(CONCAT(STR(?c), STR(?f)) AS ?n) }")
+    assert response.status_code == 400, response.get_json()
+    assert f"more than {MAX_SOLUTIONS:,} solutions" in response.get_json()["error"]
+    assert quads_of(store) == before
 
 
 def test_a_deeply_nested_update_cannot_crash_the_service(writer) -> None:

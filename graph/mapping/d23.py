@@ -59,8 +59,31 @@ def _text(value: object) -> Literal:
 
 
 COUNTRY = "http://publications.europa.eu/resource/authority/country/"
+CONFIDENCE = str(VOCAB) + "confidence/"
 NUTS = "http://data.europa.eu/nuts/code/"
 SECTOR = "https://w3id.org/clusterkg/vocab/sector/"
+
+
+def _section_of(doc: dict, question: int) -> int:
+    return next(int(s["number"]) for s in doc["document"]["sections"] if s.get("question") == question)
+
+
+def _add_reading(g: Graph, response: URIRef, node: URIRef, reading: dict, cluster: URIRef,
+                 sections: dict[int, URIRef]) -> None:
+    """A transcriber's reading of who gave ``response``: the cluster, the confidence, the evidence
+    (what the source shows, with the sections it is seen in)."""
+    g.add((node, RDF.type, CKG.AttributionReading))
+    g.add((node, RDFS.label, Literal(reading["label"], lang="en")))
+    g.add((node, CKG.proposedCluster, cluster))
+    g.add((node, CKG.confidence, URIRef(CONFIDENCE + reading["confidence"])))
+    g.add((response, CKG.attributionReading, node))
+    for i, ev in enumerate(reading["evidence"], start=1):
+        evidence = URIRef(f"{node}/evidence/{i}")
+        g.add((evidence, RDF.type, CKG.Evidence))
+        g.add((evidence, CKG.readingBasis, _text(ev["text"])))
+        g.add((node, CKG.evidence, evidence))
+        for number in ev["sections"]:
+            g.add((evidence, PROV.wasDerivedFrom, sections[int(number)]))
 
 
 def _add_evidence(g: Graph, cluster: URIRef, node: URIRef, ev: dict, section: URIRef) -> None:
@@ -190,6 +213,16 @@ def map_d23(records: D23Records, iris: DataIRIs) -> Graph:
             g.add((resp, CKG.attributionCandidate, iris.cluster(cand)))
         if r.get("note"):
             g.add((resp, CKG.attributionNote, _text(r["note"])))
+        if r.get("missing"):
+            for number in r["missing"]["questions"]:
+                missing = URIRef(f"{resp}/missing/q{number}")
+                g.add((missing, RDF.type, CKG.MissingAnswer))
+                g.add((missing, CKG.missingQuestion, question_iri(int(number))))
+                g.add((missing, CKG.missingReason, _text(r["missing"]["reason"])))
+                g.add((missing, PROV.wasDerivedFrom, sections[_section_of(doc, int(number))]))
+                g.add((resp, CKG.missingAnswer, missing))
+        for i, reading in enumerate(r.get("readings", []), start=1):
+            _add_reading(g, resp, URIRef(f"{resp}/reading/{i}"), reading, iris.cluster(reading["cluster"]), sections)
 
     # answers ------------------------------------------------------------------------------------
     answers: dict[str, URIRef] = {}
