@@ -57,9 +57,6 @@ class WhereDataset:
     default: tuple[str, ...] | None = None
     named: tuple[str, ...] | None = None
 
-    def graphs(self) -> set[str]:
-        return {*(self.default or ()), *(self.named or ())}
-
 
 class Source(Protocol):
     """What an update reads."""
@@ -182,9 +179,10 @@ class _Run:
         return Evaluated(after, {graph: self.before[graph] for graph in after})
 
     def apply(self, deleted: dict[GraphKey, set[ox.Triple]], inserted: dict[GraphKey, set[ox.Triple]]) -> None:
-        for graph in sorted({*deleted, *inserted}, key=lambda g: g or ""):
+        targets = sorted({*deleted, *inserted}, key=lambda g: g or "")
+        for graph in targets:  # every target allowed before any is read
             self.check_target(graph)
-        for graph in sorted({*deleted, *inserted}, key=lambda g: g or ""):
+        for graph in targets:
             triples = (self.content(graph) - deleted.get(graph, set())) | inserted.get(graph, set())
             self.set_content(graph, triples)
 
