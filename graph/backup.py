@@ -18,7 +18,7 @@ from rdflib import Graph, URIRef
 
 from graph import __version__
 from graph.messages import one_line
-from graph.rdftext import from_ox
+from graph.rdftext import triple_from_ox
 from graph.store import Store, StoreError
 from graph.store.sizes import SIZES_GRAPH
 
@@ -57,7 +57,7 @@ def read_backup(path: Path) -> dict[str, Graph]:
                 graph = graphs.get(name)
                 if graph is None:
                     graph = graphs[name] = Graph(identifier=URIRef(name))
-                graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+                graph.add(triple_from_ox(quad))
     except SyntaxError as exc:
         raise BackupError(f"{path.name} is not valid N-Quads: {one_line(exc)}") from None
     except OSError as exc:

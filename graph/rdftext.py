@@ -38,6 +38,11 @@ def from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
     raise TypeError(f"unsupported term {term!r}")
 
 
+def triple_from_ox(triple: ox.Triple | ox.Quad) -> tuple[Node, Node, Node]:
+    """The rdflib triple for a pyoxigraph triple (or a quad's triple, its graph left out)."""
+    return from_ox(triple.subject), from_ox(triple.predicate), from_ox(triple.object)
+
+
 Encoded = tuple[str, ...]  # a term as plain strings: what crosses a process boundary cheaply
 
 

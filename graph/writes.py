@@ -25,7 +25,7 @@ from graph.guard import ServiceRefused, check_services, refuse_keyword
 from graph.importer import store_context
 from graph.mapping.rdf_file import parse_rdf
 from graph.namespaces import DataIRIs
-from graph.rdftext import from_ox
+from graph.rdftext import triple_from_ox
 from graph.sparql_text import tokenize
 from graph.sparql_update import GraphKey, Rows, TooManySolutions, UpdateFailed, WhereDataset, evaluate
 from graph.store import QueryDataset, Store
@@ -236,8 +236,8 @@ def with_using(sparql: str, using: QueryDataset) -> str:
 
 def _graph(triples: set[ox.Triple]) -> Graph:
     graph = Graph()
-    for t in triples:
-        graph.add((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)))
+    for triple in triples:
+        graph.add(triple_from_ox(triple))
     return graph
 
 

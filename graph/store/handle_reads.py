@@ -26,6 +26,7 @@ from graph.rdftext import (
     encoded_json_text,
     from_ox,
     to_ox,
+    triple_from_ox,
 )
 from graph.results import CELL_BYTES, AskResult, GraphResult, QueryResult, Row, SelectResult
 from graph.store.base import QueryDataset
@@ -68,7 +69,7 @@ def graph_of(handle: ox.Store, name: str) -> Graph:
     """The triples of one named graph, as an rdflib graph."""
     graph = Graph(identifier=URIRef(name))
     for quad in handle.quads_for_pattern(None, None, None, ox.NamedNode(name)):
-        graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+        graph.add(triple_from_ox(quad))
     return graph
 
 
@@ -89,7 +90,7 @@ def materialise(result: object, max_rows: int | None) -> QueryResult:
     for triple in result:
         if max_rows is not None and len(graph) >= max_rows:
             return GraphResult(graph, truncated=True)
-        graph.add((from_ox(triple.subject), from_ox(triple.predicate), from_ox(triple.object)))
+        graph.add(triple_from_ox(triple))
     return GraphResult(graph)
 def term_texts(result: object) -> list[tuple[str | None, ...]]:
     if not isinstance(result, ox.QuerySolutions):
